@@ -1,0 +1,144 @@
+"""The built-in catalog: chips, systems, models, calibration, claims. Package data, not code.
+
+Figures in catalog files cite a source: a URL/paper, or a key of ``data/sources.yaml``.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from podsim.errors import CatalogError, PodsimError, SpecError
+from podsim.io import read_mapping_file, require_mapping
+from podsim.spec.chip import ChipSpec
+from podsim.spec.errors import spec_error
+from podsim.spec.model import ModelSpec
+from podsim.spec.system import SystemSpec
+
+DATA = Path(__file__).parent / "data"
+
+
+@cache
+def sources() -> dict[str, str]:
+    """Named sources: key -> URL or paper citation."""
+    path = DATA / "sources.yaml"
+    if not path.exists():
+        return {}
+    return require_mapping(read_mapping_file(path), file=str(path), what="sources file")
+
+
+def _resolve_sources(node: Any) -> Any:
+    """Replace a figure's ``source: key`` by the citation the key names (unknown keys stay)."""
+    if isinstance(node, dict):
+        out = {k: _resolve_sources(v) for k, v in node.items()}
+        src = out.get("source")
+        if isinstance(src, str) and src in sources():
+            out["source"] = sources()[src]
+        return out
+    if isinstance(node, list):
+        return [_resolve_sources(v) for v in node]
+    return node
+
+
+def _parse(cls: type, doc: Any, *, file: str, what: str):
+    doc = require_mapping(doc, file=file, what=what)
+    try:
+        return cls.model_validate(_resolve_sources(doc))
+    except ValidationError as exc:
+        raise spec_error(exc, file=file, what=what) from None
+
+
+def load_chip_file(path: str | Path) -> ChipSpec:
+    return _parse(ChipSpec, read_mapping_file(path, what="chip file"), file=str(path), what="chip")
+
+
+def load_system_file(path: str | Path) -> SystemSpec:
+    spec = _parse(
+        SystemSpec, read_mapping_file(path, what="system file"), file=str(path), what="system"
+    )
+    try:
+        chip(spec.chip)
+    except PodsimError as exc:
+        raise exc.with_file(str(path)) from None
+    return spec
+
+
+def load_model_file(path: str | Path) -> ModelSpec:
+    """A model YAML in podsim's format, or a Hugging Face ``config.json``."""
+    p = Path(path)
+    doc = read_mapping_file(p, what="model file")
+    if (
+        p.suffix == ".json"
+        or (isinstance(doc, dict) and "num_hidden_layers" in doc)
+        or (isinstance(doc, dict) and "model_type" in doc)
+    ):
+        from podsim.workload.hf_config import model_from_hf_config
+
+        return model_from_hf_config(
+            require_mapping(doc, file=str(p), what="config.json"), file=str(p)
+        )
+    return _parse(ModelSpec, doc, file=str(p), what="model")
+
+
+def _ids(sub: str) -> list[str]:
+    return sorted(f.stem for f in (DATA / sub).glob("*.yaml"))
+
+
+def chip_ids() -> list[str]:
+    return _ids("chips")
+
+
+def system_ids() -> list[str]:
+    return _ids("systems")
+
+
+def model_ids() -> list[str]:
+    return _ids("models")
+
+
+def _unknown(kind: str, name: str, known: list[str]) -> CatalogError:
+    return CatalogError(f"unknown {kind} id '{name}'", field=kind, allowed=", ".join(known))
+
+
+@cache
+def chip(name: str) -> ChipSpec:
+    """A catalog chip by id, or a chip YAML file by path."""
+    if name.endswith((".yaml", ".yml", ".json")):
+        return load_chip_file(name)
+    path = DATA / "chips" / f"{name}.yaml"
+    if not path.exists():
+        raise _unknown("chip", name, chip_ids())
+    return load_chip_file(path)
+
+
+@cache
+def system(name: str) -> SystemSpec:
+    """A catalog system by id, or a system YAML file by path."""
+    if name.endswith((".yaml", ".yml", ".json")):
+        return load_system_file(name)
+    path = DATA / "systems" / f"{name}.yaml"
+    if not path.exists():
+        raise _unknown("system", name, system_ids())
+    return load_system_file(path)
+
+
+@cache
+def model(name: str) -> ModelSpec:
+    """A catalog model by id, or a model YAML / Hugging Face config.json by path."""
+    if name.endswith((".yaml", ".yml", ".json")):
+        return load_model_file(name)
+    path = DATA / "models" / f"{name}.yaml"
+    if not path.exists():
+        raise _unknown("model", name, model_ids())
+    return load_model_file(path)
+
+
+def data_file(name: str) -> Any:
+    """Parsed content of a top-level catalog data file (calibration.yaml, claims.yaml, ...)."""
+    path = DATA / name
+    if not path.exists():
+        raise SpecError("catalog data file missing", file=str(path))
+    return read_mapping_file(path)

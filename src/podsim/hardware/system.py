@@ -1,0 +1,249 @@
+"""A system as a hierarchy of levels, with totals recomputed from per-chip figures.
+
+Levels run innermost first; ``size`` is the number of chips in one group of that level. A system
+can be scaled to any chip count its structure allows: shrinking a supernode (an Atlas 950 SuperPoD
+with 1,024 cards) clamps the outer levels; growing a cluster sets the outermost level's size.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, replace
+
+from podsim.errors import SpecError
+from podsim.spec.case import CaseSystem
+from podsim.spec.chip import ChipSpec
+from podsim.spec.system import PhysicalSpec, SystemSpec
+
+
+@dataclass(frozen=True)
+class Level:
+    name: str
+    size: int
+    kind: str
+    scale_up: bool
+    tiers: int
+    bandwidth: float  # B/s per chip, one direction
+    latency: float  # s, one message end to end at this level
+    oversubscription: float = 1.0
+    in_network_reduction: bool = False
+    dims: tuple[int, ...] | None = None
+    medium: str = "mixed"
+
+
+@dataclass(frozen=True)
+class System:
+    id: str
+    name: str
+    chip: ChipSpec
+    chips: int
+    levels: tuple[Level, ...]
+    physical: PhysicalSpec | None = None
+    kind: str = "cluster"
+    status: str = "shipping"
+    max_chips: int | None = None
+
+    # ---------- structure ----------
+    @property
+    def scale_up_domain(self) -> int:
+        """Chips joined by the scale-up fabric (the largest scale-up level, else the first)."""
+        su = [lv.size for lv in self.levels if lv.scale_up]
+        return min(max(su) if su else self.levels[0].size, self.chips)
+
+    @property
+    def scale_up_bandwidth(self) -> float:
+        su = [lv for lv in self.levels if lv.scale_up]
+        return (su[-1] if su else self.levels[0]).bandwidth
+
+    @property
+    def scale_out_bandwidth(self) -> float:
+        so = [lv for lv in self.levels if not lv.scale_up]
+        return so[-1].bandwidth if so else self.levels[-1].bandwidth
+
+    def level_sizes(self) -> tuple[int, ...]:
+        return tuple(min(lv.size, self.chips) for lv in self.levels)
+
+    def scaled(self, chips: int) -> System:
+        """The same system structure with ``chips`` accelerators."""
+        if chips < 1:
+            raise SpecError("chip count must be at least 1", field="chips", value=chips)
+        if chips == self.chips:
+            return self
+        limit = self.max_chips
+        if limit is not None and chips > limit:
+            raise SpecError(
+                f"system '{self.id}' holds at most {limit:,} chips",
+                field="chips",
+                value=chips,
+                allowed=f"1 to {limit:,}",
+            )
+        levels: list[Level] = []
+        prev = 1
+        for i, lv in enumerate(self.levels):
+            last = i == len(self.levels) - 1
+            size = chips if last or lv.size >= chips else lv.size
+            if size > prev and size % prev != 0:
+                raise SpecError(
+                    f"{chips} chips do not fill whole groups of level '{self.levels[i - 1].name}' "
+                    f"({prev} chips each) of system '{self.id}'",
+                    field="chips",
+                    value=chips,
+                    allowed=f"a multiple of {prev} (or at most {prev})",
+                )
+            size = max(size, prev) if size >= prev else size
+            levels.append(replace(lv, size=size))
+            prev = size
+        return replace(self, chips=chips, levels=tuple(levels))
+
+    # ---------- totals (recomputed from per-chip figures) ----------
+    def peak_flops(self, precision: str) -> float:
+        return self.chips * self.chip.peak_flops(precision)
+
+    @property
+    def hbm_capacity(self) -> float:
+        return self.chips * self.chip.hbm_capacity.value
+
+    @property
+    def hbm_bandwidth(self) -> float:
+        return self.chips * self.chip.hbm_bandwidth.value
+
+    @property
+    def scale_up_aggregate_bandwidth(self) -> float:
+        """Sum over chips of scale-up bandwidth, one direction."""
+        return self.chips * self.scale_up_bandwidth
+
+    def bisection_bandwidth(self) -> float:
+        """Bandwidth across the worst halving of the whole system, one direction (B/s)."""
+        n = self.chips
+        if n < 2:
+            return 0.0
+        best = math.inf
+        for lv in self.levels:
+            if lv.size < 2:
+                continue
+            # a cut through the whole system crosses this level wherever groups of it span the cut
+            groups_cut = max(1, n // lv.size) if lv.size < n else 1
+            g = min(lv.size, n)
+            bis = groups_cut * _level_bisection(lv, g)
+            if lv.size >= n:
+                best = min(best, bis)
+        return 0.0 if best is math.inf else best
+
+
+def _level_bisection(lv: Level, g: int) -> float:
+    """One-direction bisection bandwidth of one group of ``g`` chips at this level."""
+    if lv.kind == "torus":
+        dims = lv.dims or (round(g ** (1 / 3)),) * 3
+        kmax = max(dims)
+        links_per_chip = 2 * len(dims)
+        link_bw = lv.bandwidth / links_per_chip
+        # cutting the longest dimension in half severs 2 wrap-around planes of g/kmax links
+        return 2 * (g / kmax) * link_bw
+    if lv.kind == "full_mesh":
+        half = g / 2
+        return half * half * lv.bandwidth / max(g - 1, 1)
+    if lv.kind == "nd_full_mesh":
+        dims = lv.dims or (g,)
+        # cutting the largest dimension: each of the g/d lines loses (d/2)^2 links of bw B_d/(d-1)
+        d = max(dims)
+        per_dim_bw = lv.bandwidth / len(dims)
+        return (g / d) * (d / 2) ** 2 * per_dim_bw / max(d - 1, 1)
+    return (g / 2) * lv.bandwidth / lv.oversubscription
+
+
+def _level_from_spec(lv) -> Level:
+    return Level(
+        name=lv.name,
+        size=lv.size,
+        kind=lv.kind,
+        scale_up=lv.scale_up,
+        tiers=lv.tiers,
+        bandwidth=lv.bandwidth.value,
+        latency=lv.latency.value,
+        oversubscription=lv.oversubscription,
+        in_network_reduction=lv.in_network_reduction,
+        dims=lv.dims,
+        medium=lv.medium,
+    )
+
+
+def system_from_spec(spec: SystemSpec, chips: int | None = None) -> System:
+    from podsim import catalog
+
+    chip = catalog.chip(spec.chip)
+    levels = tuple(_level_from_spec(lv) for lv in spec.levels)
+    top = levels[-1].size
+    sysm = System(
+        id=spec.id,
+        name=spec.name,
+        chip=chip,
+        chips=spec.chips,
+        levels=tuple(
+            replace(lv, size=min(lv.size, spec.chips))
+            if i < len(levels) - 1
+            else replace(lv, size=spec.chips)
+            for i, lv in enumerate(levels)
+        ),
+        physical=spec.physical,
+        kind=spec.kind,
+        status=spec.status,
+        max_chips=max(top, spec.chips),
+    )
+    # keep the nominal sizes of inner levels (the default config fills them)
+    sysm = replace(
+        sysm,
+        levels=tuple(
+            replace(lv, size=min(levels[i].size, spec.chips)) for i, lv in enumerate(sysm.levels)
+        ),
+    )
+    return sysm.scaled(chips) if chips is not None else sysm
+
+
+def resolve_system(name: str, chips: int | None = None) -> System:
+    """A catalog system id or a system YAML path, optionally scaled to ``chips``."""
+    from podsim import catalog
+
+    return system_from_spec(catalog.system(name), chips)
+
+
+def system_for_case(cs: CaseSystem) -> System:
+    """Build the system a validation case ran on: the chip's platform, resized to the case."""
+    from podsim import catalog
+
+    chip = catalog.chip(cs.chip)
+    platform = getattr(chip, "platform", None)
+    levels: list[Level]
+    if platform:
+        base = system_from_spec(catalog.system(platform))
+        su = [lv for lv in base.levels if lv.scale_up]
+        so = [lv for lv in base.levels if not lv.scale_up]
+    else:
+        su, so = [], []
+    su_bw = cs.scale_up_bandwidth or chip.scale_up_bandwidth.value
+    so_bw = cs.scale_out_bandwidth or chip.scale_out_bandwidth.value
+    su_lat = chip.scale_up_latency.value if chip.scale_up_latency else 2e-6
+    so_lat = chip.scale_out_latency.value if chip.scale_out_latency else 5e-6
+    dom = cs.scale_up_domain
+    if su:
+        template = su[-1]
+        inner = [
+            replace(lv, bandwidth=su_bw if cs.scale_up_bandwidth else lv.bandwidth)
+            for lv in su[:-1]
+            if lv.size < dom and dom % lv.size == 0
+        ]
+        levels = [*inner, replace(template, size=dom, bandwidth=su_bw)]
+    else:
+        levels = [Level("scale-up", dom, "switched", True, 1, su_bw, su_lat)]
+    if so:
+        levels.append(replace(so[-1], size=max(cs.chips, dom), bandwidth=so_bw))
+    else:
+        levels.append(Level("scale-out", max(cs.chips, dom), "switched", False, 3, so_bw, so_lat))
+    sysm = System(
+        id=f"{cs.chip}-x{cs.chips}",
+        name=f"{chip.name} x {cs.chips}",
+        chip=chip,
+        chips=cs.chips,
+        levels=tuple(replace(lv, size=min(lv.size, cs.chips)) for lv in levels),
+        max_chips=None,
+    )
+    return sysm
