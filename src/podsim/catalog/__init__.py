@@ -1,6 +1,6 @@
 """The built-in catalog: chips, systems, models, calibration, claims. Package data, not code.
 
-Figures in catalog files cite a source: a URL/paper, or a key of ``data/sources.yaml``.
+Figures in catalog files cite a source: a URL/paper, or a key of ``data/sources/*.yaml``.
 """
 
 from __future__ import annotations
@@ -23,11 +23,15 @@ DATA = Path(__file__).parent / "data"
 
 @cache
 def sources() -> dict[str, str]:
-    """Named sources: key -> URL or paper citation."""
-    path = DATA / "sources.yaml"
-    if not path.exists():
-        return {}
-    return require_mapping(read_mapping_file(path), file=str(path), what="sources file")
+    """Named sources: key -> URL or paper citation, merged from ``data/sources/*.yaml``."""
+    out: dict[str, str] = {}
+    for path in sorted((DATA / "sources").glob("*.yaml")):
+        doc = require_mapping(read_mapping_file(path), file=str(path), what="sources file")
+        for key, val in doc.items():
+            if key in out and out[key] != val:
+                raise SpecError(f"source key '{key}' defined twice with different text", file=str(path))
+            out[key] = str(val)
+    return out
 
 
 def _resolve_sources(node: Any) -> Any:
