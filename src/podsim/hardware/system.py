@@ -29,6 +29,7 @@ class Level:
     in_network_reduction: bool = False
     dims: tuple[int, ...] | None = None
     medium: str = "mixed"
+    link_type: str = "generic"
 
 
 @dataclass(frozen=True)

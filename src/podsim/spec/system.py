@@ -36,6 +36,10 @@ class LevelSpec(BaseModel):
         default=False, description="NVLS/SHARP-style in-switch reduction"
     )
     medium: Literal["copper", "optical", "mixed", "on-package"] = "mixed"
+    link_type: str = Field(
+        default="generic",
+        description="key into catalog calibration/links.yaml (achieved/line-rate efficiencies)",
+    )
 
 
 class PhysicalSpec(BaseModel):
