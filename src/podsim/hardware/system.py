@@ -165,6 +165,7 @@ def _level_from_spec(lv) -> Level:
         in_network_reduction=lv.in_network_reduction,
         dims=lv.dims,
         medium=lv.medium,
+        link_type=lv.link_type,
     )
 
 
