@@ -10,6 +10,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, replace
 
+import numpy as np
+
 from podsim.errors import SpecError
 from podsim.spec.case import CaseSystem
 from podsim.spec.chip import ChipSpec
@@ -43,6 +45,9 @@ class System:
     kind: str = "cluster"
     status: str = "shipping"
     max_chips: int | None = None
+    # the levels at their nominal (catalog) sizes; scaling always starts from these, so that
+    # shrinking and then growing a system gives back the original structure
+    nominal_levels: tuple[Level, ...] | None = None
 
     # ---------- structure ----------
     @property
@@ -65,7 +70,15 @@ class System:
         return tuple(min(lv.size, self.chips) for lv in self.levels)
 
     def scaled(self, chips: int) -> System:
-        """The same system structure with ``chips`` accelerators."""
+        """The same system structure with ``chips`` accelerators.
+
+        Inner levels keep their nominal size while ``chips`` fills whole groups of them; a level
+        at least as large as ``chips`` shrinks to ``chips``; the outermost level always spans
+        ``chips`` (up to ``max_chips``). Torus / nD-full-mesh dimensions are re-fitted.
+        """
+        if isinstance(chips, bool) or not isinstance(chips, int | np.integer):
+            raise SpecError("chip count must be a whole number", field="chips", value=chips)
+        chips = int(chips)
         if chips < 1:
             raise SpecError("chip count must be at least 1", field="chips", value=chips)
         if chips == self.chips:
@@ -78,23 +91,23 @@ class System:
                 value=chips,
                 allowed=f"1 to {limit:,}",
             )
+        nominal = self.nominal_levels or self.levels
         levels: list[Level] = []
         prev = 1
-        for i, lv in enumerate(self.levels):
-            last = i == len(self.levels) - 1
+        for i, lv in enumerate(nominal):
+            last = i == len(nominal) - 1
             size = chips if last or lv.size >= chips else lv.size
-            if size > prev and size % prev != 0:
+            if size % prev != 0:
                 raise SpecError(
-                    f"{chips} chips do not fill whole groups of level '{self.levels[i - 1].name}' "
-                    f"({prev} chips each) of system '{self.id}'",
+                    f"{chips:,} chips do not fill whole groups of level '{nominal[i - 1].name}' "
+                    f"({prev:,} chips each) of system '{self.id}'",
                     field="chips",
                     value=chips,
-                    allowed=f"a multiple of {prev} (or at most {prev})",
+                    allowed=f"a multiple of {prev:,} (or at most {prev:,})",
                 )
-            size = max(size, prev) if size >= prev else size
-            levels.append(replace(lv, size=size))
+            levels.append(_resized(lv, size, levels[-1] if levels else None))
             prev = size
-        return replace(self, chips=chips, levels=tuple(levels))
+        return replace(self, chips=chips, levels=tuple(levels), nominal_levels=nominal)
 
     # ---------- totals (recomputed from per-chip figures) ----------
     def peak_flops(self, precision: str) -> float:
@@ -114,27 +127,70 @@ class System:
         return self.chips * self.scale_up_bandwidth
 
     def bisection_bandwidth(self) -> float:
-        """Bandwidth across the worst halving of the whole system, one direction (B/s)."""
+        """Bandwidth across the worst halving of the whole system, one direction (B/s).
+
+        The worst cut follows the boundaries of inner groups, so it severs only the innermost
+        level that spans all chips; levels outside it carry no traffic at this size.
+        """
         n = self.chips
         if n < 2:
             return 0.0
-        best = math.inf
         for lv in self.levels:
-            if lv.size < 2:
-                continue
-            # a cut through the whole system crosses this level wherever groups of it span the cut
-            groups_cut = max(1, n // lv.size) if lv.size < n else 1
-            g = min(lv.size, n)
-            bis = groups_cut * _level_bisection(lv, g)
             if lv.size >= n:
-                best = min(best, bis)
-        return 0.0 if best is math.inf else best
+                return _level_bisection(lv, n)
+        return _level_bisection(self.levels[-1], n)
+
+
+def _balanced_factors(q: int, k: int) -> tuple[int, ...]:
+    """``q`` as a product of ``k`` factors, as equal as possible, ascending."""
+    if k == 1:
+        return (q,)
+    best: tuple[int, ...] | None = None
+    for f in range(1, int(round(q ** (1 / k))) + 2):
+        if q % f:
+            continue
+        rest = _balanced_factors(q // f, k - 1)
+        cand = tuple(sorted((f, *rest)))
+        if best is None or (cand[-1] / cand[0], cand[-1]) < (best[-1] / best[0], best[-1]):
+            best = cand
+    return best or tuple(sorted((q, *([1] * (k - 1)))))
+
+
+def _fit_dims(lv: Level, size: int, inner: Level | None) -> tuple[int, ...] | None:
+    """Dimensions of a torus / nD-full-mesh level resized to ``size`` chips.
+
+    Keeps the nominal dims when they still multiply to ``size``; otherwise, when the inner level
+    has dims of the same rank (a TPU cube inside a pod torus), grows the inner dims by balanced
+    factors so each dimension stays a whole number of inner groups; else balances ``size`` itself.
+    """
+    if lv.kind not in ("torus", "nd_full_mesh") or not lv.dims:
+        return lv.dims
+    if math.prod(lv.dims) == size:
+        return lv.dims
+    k = len(lv.dims)
+    if (
+        inner is not None
+        and inner.dims
+        and len(inner.dims) == k
+        and inner.size > 1
+        and size % inner.size == 0
+        and math.prod(inner.dims) == inner.size
+    ):
+        q = _balanced_factors(size // inner.size, k)
+        return tuple(sorted(a * b for a, b in zip(sorted(inner.dims), q, strict=True)))
+    return _balanced_factors(size, k)
+
+
+def _resized(lv: Level, size: int, inner: Level | None) -> Level:
+    if size == lv.size:
+        return lv
+    return replace(lv, size=size, dims=_fit_dims(lv, size, inner))
 
 
 def _level_bisection(lv: Level, g: int) -> float:
     """One-direction bisection bandwidth of one group of ``g`` chips at this level."""
     if lv.kind == "torus":
-        dims = lv.dims or (round(g ** (1 / 3)),) * 3
+        dims = lv.dims if lv.dims and math.prod(lv.dims) == g else _balanced_factors(g, 3)
         kmax = max(dims)
         links_per_chip = 2 * len(dims)
         link_bw = lv.bandwidth / links_per_chip
@@ -144,7 +200,7 @@ def _level_bisection(lv: Level, g: int) -> float:
         half = g / 2
         return half * half * lv.bandwidth / max(g - 1, 1)
     if lv.kind == "nd_full_mesh":
-        dims = lv.dims or (g,)
+        dims = lv.dims if lv.dims and math.prod(lv.dims) == g else (g,)
         # cutting the largest dimension: each of the g/d lines loses (d/2)^2 links of bw B_d/(d-1)
         d = max(dims)
         per_dim_bw = lv.bandwidth / len(dims)
@@ -170,35 +226,32 @@ def _level_from_spec(lv) -> Level:
 
 
 def system_from_spec(spec: SystemSpec, chips: int | None = None) -> System:
+    """The runtime System of a spec, at its default chip count or scaled to ``chips``."""
     from podsim import catalog
 
     chip = catalog.chip(spec.chip)
-    levels = tuple(_level_from_spec(lv) for lv in spec.levels)
-    top = levels[-1].size
-    sysm = System(
+    nominal = tuple(_level_from_spec(lv) for lv in spec.levels)
+    top = nominal[-1].size
+    if spec.chips > top:
+        raise SpecError(
+            f"system '{spec.id}' sets chips {spec.chips:,} above its outermost level's size {top:,}",
+            field="chips",
+            value=spec.chips,
+            allowed=f"1 to {top:,}",
+        )
+    full = System(
         id=spec.id,
         name=spec.name,
         chip=chip,
-        chips=spec.chips,
-        levels=tuple(
-            replace(lv, size=min(lv.size, spec.chips))
-            if i < len(levels) - 1
-            else replace(lv, size=spec.chips)
-            for i, lv in enumerate(levels)
-        ),
+        chips=top,
+        levels=nominal,
         physical=spec.physical,
         kind=spec.kind,
         status=spec.status,
-        max_chips=max(top, spec.chips),
+        max_chips=top,
+        nominal_levels=nominal,
     )
-    # keep the nominal sizes of inner levels (the default config fills them)
-    sysm = replace(
-        sysm,
-        levels=tuple(
-            replace(lv, size=min(levels[i].size, spec.chips)) for i, lv in enumerate(sysm.levels)
-        ),
-    )
-    return sysm.scaled(chips) if chips is not None else sysm
+    return full.scaled(spec.chips if chips is None else chips)
 
 
 def resolve_system(name: str, chips: int | None = None) -> System:
@@ -217,8 +270,9 @@ def system_for_case(cs: CaseSystem) -> System:
     levels: list[Level]
     if platform:
         base = system_from_spec(catalog.system(platform))
-        su = [lv for lv in base.levels if lv.scale_up]
-        so = [lv for lv in base.levels if not lv.scale_up]
+        nominal = base.nominal_levels or base.levels
+        su = [lv for lv in nominal if lv.scale_up]
+        so = [lv for lv in nominal if not lv.scale_up]
     else:
         su, so = [], []
     su_bw = cs.scale_up_bandwidth or chip.scale_up_bandwidth.value
@@ -240,12 +294,17 @@ def system_for_case(cs: CaseSystem) -> System:
         levels.append(replace(so[-1], size=max(cs.chips, dom), bandwidth=so_bw))
     else:
         levels.append(Level("scale-out", max(cs.chips, dom), "switched", False, 3, so_bw, so_lat))
-    sysm = System(
+    fitted: list[Level] = []
+    for lv in levels:
+        size = min(lv.size, cs.chips)
+        # re-fit torus dims to the case's sizes (the template kept the platform's)
+        lv = replace(lv, dims=_fit_dims(lv, lv.size, fitted[-1] if fitted else None))
+        fitted.append(_resized(lv, size, fitted[-1] if fitted else None))
+    return System(
         id=f"{cs.chip}-x{cs.chips}",
         name=f"{chip.name} x {cs.chips}",
         chip=chip,
         chips=cs.chips,
-        levels=tuple(replace(lv, size=min(lv.size, cs.chips)) for lv in levels),
+        levels=tuple(fitted),
         max_chips=None,
     )
-    return sysm
