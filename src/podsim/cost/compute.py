@@ -1,0 +1,84 @@
+"""Compute time of operators on one chip: roofline times a calibrated efficiency.
+
+An operator takes max(FLOPs / (peak x eta_gemm), bytes / (HBM bandwidth x eta_mem)) plus a fixed
+per-kernel cost. eta_gemm is the fraction of the dense peak that large GEMMs sustain in real
+training and serving (one documented parameter per chip family, fitted on the public validation
+cases: catalog/data/calibration/compute.yaml); eta_mem and the kernel cost are measured figures
+common to all chips unless a family overrides them. Small or skinny GEMMs fall below peak through
+the memory term (their weights and activations dominate) and the per-kernel cost.
+
+Never beats physics: eta_gemm <= 1 and eta_mem <= 1 are enforced when the calibration is loaded.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache
+
+import numpy as np
+
+from podsim.catalog import data_file
+from podsim.errors import SpecError
+
+
+@dataclass(frozen=True)
+class ComputeCalibration:
+    family: str
+    gemm_efficiency: float  # fraction of dense peak sustained by large GEMMs
+    attention_efficiency: float  # fraction of 16-bit peak sustained by flash attention
+    memory_efficiency: float  # fraction of HBM bandwidth sustained by streaming kernels
+    kernel_overhead_s: float  # fixed cost per kernel (launch + tail)
+    fitted: bool  # True when fitted on public cases for this family
+    source: str
+
+
+@cache
+def _table() -> dict:
+    doc = data_file("calibration/compute.yaml")
+    return doc
+
+
+def compute_calibration(family: str) -> ComputeCalibration:
+    """Calibration of a chip family; families without public cases use the documented default."""
+    doc = _table()
+    default = doc["default"]
+    fam = doc.get("families", {}).get(family)
+    merged = dict(default)
+    if fam:
+        merged.update({k: v for k, v in fam.items() if k in default})
+    for k in ("gemm_efficiency", "attention_efficiency", "memory_efficiency"):
+        v = float(merged[k]["value"] if isinstance(merged[k], dict) else merged[k])
+        if not 0.0 < v <= 1.0:
+            raise SpecError(
+                "efficiency must be in (0, 1]",
+                file="calibration/compute.yaml",
+                field=f"{family}.{k}",
+                value=v,
+            )
+
+    def val(k: str) -> float:
+        x = merged[k]
+        return float(x["value"] if isinstance(x, dict) else x)
+
+    return ComputeCalibration(
+        family=family,
+        gemm_efficiency=val("gemm_efficiency"),
+        attention_efficiency=val("attention_efficiency"),
+        memory_efficiency=val("memory_efficiency"),
+        kernel_overhead_s=val("kernel_overhead_s"),
+        fitted=bool(fam and fam.get("fitted", False)),
+        source=str((fam or default).get("source", doc.get("source", ""))),
+    )
+
+
+def roofline_time(flops, nbytes, peak: float, hbm_bw: float, eta_c: float, eta_m: float):
+    """max(compute time, memory time) of an operator (broadcasts)."""
+    return np.maximum(
+        np.asarray(flops, dtype=float) / (peak * eta_c),
+        np.asarray(nbytes, dtype=float) / (hbm_bw * eta_m),
+    )
+
+
+def memory_time(nbytes, hbm_bw: float, eta_m: float):
+    """Time of a memory-bound (elementwise / streaming) operator."""
+    return np.asarray(nbytes, dtype=float) / (hbm_bw * eta_m)

@@ -1,0 +1,137 @@
+"""Run validation cases (format: shared/validation/FORMAT.md) and summarise the errors."""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from pydantic import ValidationError
+
+from podsim.errors import PodsimError, SpecError
+from podsim.io import read_mapping_file
+from podsim.spec.case import ValidationCase
+from podsim.spec.errors import spec_error
+
+BUILTIN_CASES = (
+    Path(__file__).resolve().parents[1] / "catalog" / "data" / "validation" / "cases.yaml"
+)
+
+
+@dataclass
+class CaseResult:
+    id: str
+    kind: str
+    metric: str
+    measured: float | None
+    predicted: float | None
+    status: str  # ok | skipped | invalid
+    reason: str | None = None
+    trust: str | None = None
+
+    @property
+    def error(self) -> float | None:
+        if self.predicted is None or self.measured is None:
+            return None
+        return (self.predicted - self.measured) / self.measured
+
+
+def load_cases(path: str | Path) -> list[tuple[str, ValidationCase | PodsimError]]:
+    """Parse every case; a malformed case becomes its error (reported, never dropped)."""
+    doc = read_mapping_file(path, what="validation file")
+    if not isinstance(doc, list):
+        raise SpecError("a validation file must be a YAML list of cases", file=str(path))
+    out: list[tuple[str, ValidationCase | PodsimError]] = []
+    for i, raw in enumerate(doc):
+        cid = raw.get("id", f"#{i}") if isinstance(raw, dict) else f"#{i}"
+        try:
+            out.append((cid, ValidationCase.model_validate(raw)))
+        except ValidationError as exc:
+            out.append((cid, spec_error(exc, file=f"{path} case {cid}", what="case")))
+    return out
+
+
+def _predictor(kind: str):
+    mod, fn = {
+        "training": ("podsim.training.predict", "predict_training_case"),
+        "serving": ("podsim.serving.predict", "predict_serving_case"),
+    }[kind]
+    try:
+        return getattr(importlib.import_module(mod), fn)
+    except (ModuleNotFoundError, AttributeError):
+        return None
+
+
+def run_case(case: ValidationCase) -> CaseResult:
+    base = dict(
+        id=case.id,
+        kind=case.kind,
+        metric=case.measured.metric,
+        measured=case.measured.value,
+        trust=case.trust,
+    )
+    pred = _predictor(case.kind)
+    if pred is None:
+        return CaseResult(
+            **base,
+            predicted=None,
+            status="skipped",
+            reason=f"the {case.kind} model is not available in this version",
+        )
+    try:
+        value = pred(case)
+    except PodsimError as exc:
+        return CaseResult(**base, predicted=None, status="skipped", reason=str(exc))
+    if value is None or not np.isfinite(value) or value <= 0:
+        return CaseResult(
+            **base,
+            predicted=None,
+            status="skipped",
+            reason="the model gave no finite prediction for this case",
+        )
+    return CaseResult(**base, predicted=float(value), status="ok")
+
+
+def run_file(path: str | Path, progress=None) -> list[CaseResult]:
+    results: list[CaseResult] = []
+    for cid, case in load_cases(path):
+        if isinstance(case, PodsimError):
+            results.append(
+                CaseResult(
+                    id=cid,
+                    kind="?",
+                    metric="?",
+                    measured=None,
+                    predicted=None,
+                    status="invalid",
+                    reason=str(case),
+                )
+            )
+        else:
+            results.append(run_case(case))
+        if progress is not None:
+            progress()
+    return results
+
+
+def summarise(results: list[CaseResult]) -> dict:
+    """Median and max |error| overall and per kind; counts of evaluated / skipped / invalid."""
+
+    def stats(rs: list[CaseResult]) -> dict:
+        errs = np.array([abs(r.error) for r in rs if r.error is not None])
+        return {
+            "cases": len(rs),
+            "evaluated": int(errs.size),
+            "skipped": sum(r.status == "skipped" for r in rs),
+            "invalid": sum(r.status == "invalid" for r in rs),
+            "median_abs_error": float(np.median(errs)) if errs.size else None,
+            "mean_abs_error": float(np.mean(errs)) if errs.size else None,
+            "max_abs_error": float(np.max(errs)) if errs.size else None,
+            "within_10pct": int(np.sum(errs <= 0.10)),
+        }
+
+    out = {"overall": stats(results)}
+    for kind in sorted({r.kind for r in results}):
+        out[kind] = stats([r for r in results if r.kind == kind])
+    return out
