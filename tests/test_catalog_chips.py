@@ -290,9 +290,6 @@ def test_unit_typo_names_field_and_unit(tmp_path: Path) -> None:
     assert "TB/s" in msg  # the allowed spellings are listed
 
 
-@pytest.mark.xfail(
-    reason="figure.py reports the bad unit ('TBs') but not the whole value", strict=False
-)
 def test_unit_typo_names_whole_value(tmp_path: Path) -> None:
     doc = _template()
     doc["hbm_bandwidth"]["value"] = "1.6 TBs"

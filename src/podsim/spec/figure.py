@@ -52,7 +52,8 @@ def _to_figure(raw: Any, dim: Dimension, nonnegative: bool = True) -> Any:
         si = parse_quantity(raw["value"], dim)
     except UnitError as exc:
         raise ValueError(
-            exc.message + (f"; allowed: {exc.allowed}" if exc.allowed else "")
+            f"{exc.message} (got {raw['value']!r})"
+            + (f"; allowed: {exc.allowed}" if exc.allowed else "")
         ) from None
     if nonnegative and si < 0:
         raise ValueError(f"must not be negative (got {raw['value']!r})")
@@ -83,7 +84,7 @@ def quantity(dim: Dimension, *, positive: bool = True):
             si = parse_quantity(raw, dim)
         except UnitError as exc:
             raise ValueError(
-                exc.message + (f"; allowed: {exc.allowed}" if exc.allowed else "")
+                f"{exc.message} (got {raw!r})" + (f"; allowed: {exc.allowed}" if exc.allowed else "")
             ) from None
         if positive and si <= 0:
             raise ValueError(f"must be positive (got {raw!r})")
