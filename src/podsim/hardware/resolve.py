@@ -65,6 +65,10 @@ def resolve(text: str, chips: int | None = None) -> System:
     return resolve_system(ref.name, n)
 
 
+# the name other commands import (podsim train, serve, ...)
+resolve_system_arg = resolve
+
+
 def resolve_many(texts: list[str], chips: int | None = None) -> list[tuple[str, System]]:
     """(label, System) for each reference, labels as the user wrote them (``id`` or ``id:N``)."""
     out: list[tuple[str, System]] = []
