@@ -1,0 +1,214 @@
+"""Effective training time ratio (ETTR), lost time by cause, goodput and tokens trained per day.
+
+Model (reference C3.4-C3.6): while the job runs, interruptions arrive at rate λ (per second of
+running time); each costs L = detection + restart (+ swap) + reload + T/2 of lost work, and
+checkpoints block C seconds every T:
+
+    ETTR = (1 − C/T) / (1 + λ·L)
+
+Of the wall-clock time, the shares lost to each cause are (C/T)/(1+λL) for checkpoints and
+λ·x/(1+λL) for x in {T/2 lost work, detection, restart, reload}; with ETTR they sum to one.
+Goodput = scheduling goodput × ETTR (Google's MPG: program goodput is the MFU the training model
+already gives). Tokens trained per day = tokens/s × 86,400 × goodput.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+
+from podsim.hardware.system import System
+from podsim.reliability.checkpoint import CheckpointPlan, plan_checkpoint
+from podsim.reliability.failures import (
+    Blast,
+    blast_radius,
+    class_failure_rates,
+    component_counts,
+    job_failure_rate,
+    mean_restart_s,
+)
+from podsim.reliability.params import CLASSES, ReliabilityParams, load_params
+
+CAUSES = ("checkpoint", "lost_work", "detection", "restart", "reload")
+
+
+def ettr(c, t, lam, loss):
+    """(1 − C/T) / (1 + λ·L); λ per second, times in seconds. Broadcasts."""
+    c = np.asarray(c, float)
+    t = np.asarray(t, float)
+    return (1.0 - c / t) / (1.0 + np.asarray(lam, float) * np.asarray(loss, float))
+
+
+def per_failure_loss(t, detect, restart, reload):
+    """L = detection + restart + reload + T/2 (seconds)."""
+    return np.asarray(detect, float) + restart + reload + np.asarray(t, float) / 2.0
+
+
+def lost_fractions(c, t, lam, detect, restart, reload) -> dict[str, np.ndarray]:
+    """Share of wall-clock time lost to each cause; sums to 1 − ETTR."""
+    t = np.asarray(t, float)
+    lam = np.asarray(lam, float)
+    denom = 1.0 + lam * per_failure_loss(t, detect, restart, reload)
+    return {
+        "checkpoint": (np.asarray(c, float) / t) / denom,
+        "lost_work": lam * t / 2.0 / denom,
+        "detection": lam * detect / denom,
+        "restart": lam * restart / denom,
+        "reload": lam * reload / denom,
+    }
+
+
+@dataclass(frozen=True)
+class GoodputReport:
+    system: str
+    chips: int
+    days: float
+    rate_set: str
+    recovery_profile: str
+    trust_vendor_claims: bool
+    component_counts: dict[str, float]
+    interruptions: dict[str, float]  # expected over `days`, by class and "total"
+    failure_rate_per_hour: float
+    mtbf_h: float
+    blast: dict[str, Blast]
+    checkpoint: CheckpointPlan
+    detect_s: float
+    restart_s: float  # failure-rate-weighted restart (+ swap for hardware faults)
+    loss_per_failure_s: float
+    lost: dict[str, float]  # share of wall-clock time by cause
+    ettr: float
+    scheduling_goodput: float
+    goodput: float
+    tokens_per_s: float | None = None
+    tokens_per_day_ideal: float | None = None
+    tokens_per_day: float | None = None
+    notes: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["checkpoint"] = self.checkpoint.to_dict()
+        return d
+
+
+def goodput_report(
+    system: System,
+    *,
+    days: float,
+    state_bytes_per_chip: float,
+    tokens_per_s: float | None = None,
+    step_time_s: float | None = None,
+    checkpoint: str = "storage",
+    checkpoint_interval_s: float | None = None,
+    params: ReliabilityParams | None = None,
+) -> GoodputReport:
+    """Interruptions, checkpoint plan, lost time by cause, ETTR and tokens per day for one job
+    that uses the whole ``system`` (scale it first with ``system.scaled(chips)``)."""
+    p = params or load_params()
+    lam_h = float(job_failure_rate(system, None, p))
+    by_class = {c: float(v) for c, v in class_failure_rates(system, None, p).items()}
+    counts = {c: float(v) for c, v in component_counts(system, None, p).items()}
+    hours = days * 24.0
+    interruptions = {c: by_class[c] * hours for c in CLASSES}
+    interruptions["total"] = lam_h * hours
+    mtbf_s = 3600.0 / lam_h if lam_h > 0 else float("inf")
+    detect = p.recovery.detect_s
+    restart_all = mean_restart_s(system, p) - detect  # restart (+ swap), weighted
+    plan = plan_checkpoint(
+        mode=checkpoint,
+        state_bytes_per_chip=state_bytes_per_chip,
+        mtbf_s=mtbf_s,
+        recovery_s=detect + restart_all,
+        scale_out_bandwidth=system.scale_out_bandwidth,
+        step_time_s=step_time_s,
+        interval_s=checkpoint_interval_s,
+        params=p,
+    )
+    lam_s = lam_h / 3600.0
+    loss = float(per_failure_loss(plan.interval_s, detect, restart_all, plan.reload_s))
+    e = float(ettr(plan.cost_s, plan.interval_s, lam_s, loss))
+    lost = {
+        k: float(v)
+        for k, v in lost_fractions(
+            plan.cost_s, plan.interval_s, lam_s, detect, restart_all, plan.reload_s
+        ).items()
+    }
+    g = p.scheduling_goodput * e
+    notes: list[str] = []
+    if p.trust_vendor_claims:
+        notes.append("vendor reliability claims trusted where they apply")
+    if lam_s * loss > 1.0:
+        notes.append("more time is spent recovering than training: the job barely progresses")
+    tpd_ideal = tokens_per_s * 86400.0 if tokens_per_s is not None else None
+    return GoodputReport(
+        system=system.id,
+        chips=system.chips,
+        days=days,
+        rate_set=p.rate_set,
+        recovery_profile=p.recovery.name,
+        trust_vendor_claims=p.trust_vendor_claims,
+        component_counts=counts,
+        interruptions=interruptions,
+        failure_rate_per_hour=lam_h,
+        mtbf_h=mtbf_s / 3600.0,
+        blast=blast_radius(system, p),
+        checkpoint=plan,
+        detect_s=detect,
+        restart_s=restart_all,
+        loss_per_failure_s=loss,
+        lost=lost,
+        ettr=e,
+        scheduling_goodput=p.scheduling_goodput,
+        goodput=g,
+        tokens_per_s=tokens_per_s,
+        tokens_per_day_ideal=tpd_ideal,
+        tokens_per_day=tpd_ideal * g if tpd_ideal is not None else None,
+        notes=notes,
+    )
+
+
+def ettr_at_chips(
+    system: System,
+    chips,
+    *,
+    state_bytes_per_chip: float,
+    checkpoint: str = "storage",
+    step_time_s: float | None = None,
+    params: ReliabilityParams | None = None,
+) -> np.ndarray:
+    """ETTR at the optimal checkpoint interval for an array of chip counts (structure ratios of
+    ``system``; state per chip held fixed, as in weak scaling with data parallelism)."""
+    from podsim.reliability.checkpoint import (
+        availability_optimal_interval,
+        in_memory_times,
+        storage_reload_time,
+        storage_write_time,
+    )
+
+    p = params or load_params()
+    n = np.asarray(chips, float)
+    lam_s = job_failure_rate(system, n, p) / 3600.0
+    detect = p.recovery.detect_s
+    restart = mean_restart_s(system, p) - detect
+    step = float(step_time_s or 0.0)
+    if checkpoint == "storage":
+        c = float(storage_write_time(state_bytes_per_chip, p))
+        reload = (
+            p.recovery.reload_s
+            if p.recovery.reload_s is not None
+            else float(storage_reload_time(state_bytes_per_chip, p))
+        )
+        floor = max(c, step)
+    else:
+        snap, copy, peer = (
+            float(x) for x in in_memory_times(state_bytes_per_chip, system.scale_out_bandwidth, p)
+        )
+        c = snap
+        reload = p.recovery.reload_s if p.recovery.reload_s is not None else peer
+        floor = max(c, copy, step * p.in_memory_interval_floor_steps)
+    with np.errstate(divide="ignore"):
+        mtbf = np.where(lam_s > 0, 1.0 / np.maximum(lam_s, 1e-300), np.inf)
+    t = np.maximum(availability_optimal_interval(c, mtbf, detect + restart + reload), floor)
+    t = np.where(np.isfinite(t), t, floor)
+    loss = per_failure_loss(t, detect, restart, reload)
+    return ettr(c, t, lam_s, loss)
