@@ -1,0 +1,174 @@
+"""Per-link-type efficiencies (achieved / line rate) for the collective cost model.
+
+Read from the catalog file ``catalog/data/calibration/links.yaml`` (format described at the top
+of that file). Each ``Level.link_type`` of a system keys one entry; an unknown link type falls
+back to ``generic`` -- an *assumption* (``LinkCalibration.fallback`` is True and
+``link_type`` keeps the requested name so reports can flag it).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+import numpy as np
+
+from podsim.errors import SpecError
+from podsim.io import read_mapping_file, require_mapping
+
+LINKS_FILE = Path(__file__).resolve().parents[1] / "catalog" / "data" / "calibration" / "links.yaml"
+BASES = ("vendor-claim", "measured", "analyst-estimate", "derived", "assumption")
+FALLBACK = "generic"
+
+
+@dataclass(frozen=True)
+class Efficiency:
+    """One calibrated factor with its provenance."""
+
+    value: float
+    source: str
+    basis: str
+    note: str | None = None
+
+
+@dataclass(frozen=True)
+class A2ACurve:
+    """All-to-all efficiency versus group size, interpolated in log2(size), clamped at the ends."""
+
+    sizes: tuple[float, ...]
+    values: tuple[float, ...]
+    source: str
+    basis: str
+    note: str | None = None
+
+    def __call__(self, size) -> np.ndarray:
+        x = np.log2(np.maximum(np.asarray(size, dtype=float), 1.0))
+        return np.interp(x, np.log2(self.sizes), self.values)
+
+
+@dataclass(frozen=True)
+class LinkCalibration:
+    link_type: str
+    bus: Efficiency
+    a2a: Efficiency
+    nvls: Efficiency | None = None
+    a2a_curve: A2ACurve | None = None
+    note: str | None = None
+    fallback: bool = False
+
+    @property
+    def bus_efficiency(self) -> float:
+        return self.bus.value
+
+    @property
+    def nvls_efficiency(self) -> float | None:
+        return self.nvls.value if self.nvls is not None else None
+
+    def a2a_efficiency(self, size=8) -> np.ndarray:
+        """All-to-all efficiency for a group of ``size`` ranks (array-friendly)."""
+        if self.a2a_curve is not None:
+            return self.a2a_curve(size)
+        return np.full(np.shape(size), self.a2a.value, dtype=float)
+
+
+def _efficiency(doc: dict, key: str, link: str, file: str, required: bool) -> Efficiency | None:
+    raw = doc.get(key)
+    field = f"{link}.{key}"
+    if raw is None:
+        if required:
+            raise SpecError("missing efficiency", file=file, field=field)
+        return None
+    if not isinstance(raw, dict):
+        raise SpecError(
+            "must be a mapping with value, source and basis", file=file, field=field, value=raw
+        )
+    for k in ("value", "source", "basis"):
+        if k not in raw:
+            raise SpecError(f"missing '{k}'", file=file, field=field)
+    try:
+        value = float(raw["value"])
+    except (TypeError, ValueError):
+        raise SpecError(
+            "efficiency must be a number", file=file, field=field, value=raw["value"]
+        ) from None
+    if not 0.0 < value <= 1.0:
+        raise SpecError(
+            "efficiency must lie in (0, 1] (never beat the line rate)",
+            file=file,
+            field=field,
+            value=value,
+            allowed="0 < value <= 1",
+        )
+    if raw["basis"] not in BASES:
+        raise SpecError(
+            "unknown basis",
+            file=file,
+            field=f"{field}.basis",
+            value=raw["basis"],
+            allowed=", ".join(BASES),
+        )
+    return Efficiency(value, str(raw["source"]), str(raw["basis"]), raw.get("note"))
+
+
+def _curve(doc: dict, link: str, file: str) -> A2ACurve | None:
+    raw = doc.get("a2a_curve")
+    if raw is None:
+        return None
+    field = f"{link}.a2a_curve"
+    pts = raw.get("points") if isinstance(raw, dict) else None
+    if not pts or not all(isinstance(p, list | tuple) and len(p) == 2 for p in pts):
+        raise SpecError(
+            "a2a_curve needs 'points': a list of [group_size, efficiency]", file=file, field=field
+        )
+    for k in ("source", "basis"):
+        if k not in raw:
+            raise SpecError(f"missing '{k}'", file=file, field=field)
+    sizes = tuple(float(p[0]) for p in pts)
+    values = tuple(float(p[1]) for p in pts)
+    if any(b <= a for a, b in zip(sizes, sizes[1:], strict=False)) or sizes[0] < 1:
+        raise SpecError("group sizes must be >= 1 and increasing", file=file, field=field)
+    if not all(0.0 < v <= 1.0 for v in values):
+        raise SpecError("efficiencies must lie in (0, 1]", file=file, field=field, value=values)
+    return A2ACurve(sizes, values, str(raw["source"]), str(raw["basis"]), raw.get("note"))
+
+
+@cache
+def all_link_calibrations(path: str | None = None) -> dict[str, LinkCalibration]:
+    """Every entry of the links calibration file (default: the catalog's)."""
+    file = str(path or LINKS_FILE)
+    doc = require_mapping(
+        read_mapping_file(file, what="link calibration"), file=file, what="link calibration"
+    )
+    out: dict[str, LinkCalibration] = {}
+    for link, entry in doc.items():
+        entry = require_mapping(entry, file=file, what=f"link calibration '{link}'")
+        out[link] = LinkCalibration(
+            link_type=link,
+            bus=_efficiency(entry, "bus_efficiency", link, file, True),
+            a2a=_efficiency(entry, "a2a_efficiency", link, file, True),
+            nvls=_efficiency(entry, "nvls_efficiency", link, file, False),
+            a2a_curve=_curve(entry, link, file),
+            note=entry.get("note"),
+        )
+    if FALLBACK not in out:
+        raise SpecError(f"the '{FALLBACK}' fallback entry is missing", file=file)
+    return out
+
+
+@cache
+def link_calibration(link_type: str) -> LinkCalibration:
+    """Calibration for one link type; unknown types fall back to ``generic`` (an assumption)."""
+    table = all_link_calibrations()
+    if link_type in table:
+        return table[link_type]
+    base = table[FALLBACK]
+    return LinkCalibration(
+        link_type=link_type,
+        bus=base.bus,
+        a2a=base.a2a,
+        nvls=base.nvls,
+        a2a_curve=base.a2a_curve,
+        note=f"no calibration for link type '{link_type}': using '{FALLBACK}' (assumption)",
+        fallback=True,
+    )

@@ -1,0 +1,344 @@
+"""Collective cost model: physics bounds, properties, and the reference's measured busbw."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from podsim import catalog
+from podsim.cost import collectives as C
+from podsim.cost.link_calibration import all_link_calibrations, link_calibration
+from podsim.errors import SpecError
+from podsim.hardware.system import Level, System
+
+GiB = 2**30
+KINDS = ("all_reduce", "reduce_scatter", "all_gather", "all_to_all")
+
+
+def _system(*levels: Level, chips: int | None = None) -> System:
+    return System(
+        id="t",
+        name="test",
+        chip=catalog.chip("h100-sxm"),
+        chips=chips or levels[-1].size,
+        levels=tuple(levels),
+    )
+
+
+def dgx(nodes: int = 128) -> System:
+    return _system(
+        Level(
+            "nvl",
+            8,
+            "switched",
+            True,
+            1,
+            450e9,
+            3e-6,
+            in_network_reduction=True,
+            link_type="nvlink4",
+        ),
+        Level("ib", 8 * nodes, "switched", False, 3, 50e9, 8e-6, link_type="infiniband-ndr"),
+    )
+
+
+def nvl72() -> System:
+    return _system(
+        Level(
+            "nvl72",
+            72,
+            "switched",
+            True,
+            1,
+            900e9,
+            3e-6,
+            in_network_reduction=True,
+            link_type="nvlink5",
+        ),
+        Level("ib", 72 * 16, "switched", False, 3, 100e9, 8e-6, link_type="infiniband-xdr"),
+    )
+
+
+def cm384() -> System:
+    return _system(
+        Level("ub", 768, "switched", True, 2, 196e9, 2e-6, link_type="ub1"),
+        Level("roce", 768 * 4, "switched", False, 3, 25e9, 8e-6, link_type="roce-400g"),
+    )
+
+
+def meta_roce() -> System:
+    return _system(
+        Level("node", 8, "switched", True, 1, 450e9, 3e-6, link_type="nvlink4"),
+        Level("pod", 3072, "switched", False, 2, 50e9, 6e-6, link_type="roce-400g"),
+        Level(
+            "cluster",
+            24576,
+            "switched",
+            False,
+            3,
+            50e9,
+            10e-6,
+            oversubscription=7.0,
+            link_type="roce-400g",
+        ),
+    )
+
+
+def ubmesh() -> System:
+    return _system(
+        Level("board", 8, "full_mesh", True, 1, 200e9, 1e-6, link_type="ub2"),
+        Level("rack", 64, "nd_full_mesh", True, 1, 200e9, 1.5e-6, dims=(8,), link_type="ub2"),
+        Level("pod", 1024, "nd_full_mesh", True, 1, 100e9, 2e-6, dims=(4, 4), link_type="ub2"),
+        Level("spod", 8192, "switched", False, 2, 50e9, 4e-6, link_type="ub2"),
+    )
+
+
+def hccs910b() -> System:
+    return _system(
+        Level("hccs", 8, "full_mesh", True, 1, 196e9, 2e-6, link_type="hccs"),
+        Level("roce", 1024, "switched", False, 3, 25e9, 8e-6, link_type="roce-400g"),
+    )
+
+
+def tpu() -> System:
+    return _system(
+        Level("cube", 64, "torus", True, 1, 600e9, 1e-6, dims=(4, 4, 4), link_type="ici"),
+        Level("pod", 4096, "torus", True, 1, 600e9, 1e-6, dims=(4, 4, 4), link_type="ici"),
+        Level("dcn", 4096 * 4, "switched", False, 3, 6.25e9, 20e-6, link_type="dcn"),
+    )
+
+
+SYSTEMS = {
+    "dgx": dgx(),
+    "nvl72": nvl72(),
+    "cm384": cm384(),
+    "meta": meta_roce(),
+    "ubmesh": ubmesh(),
+    "hccs": hccs910b(),
+    "tpu": tpu(),
+}
+
+pow2 = st.integers(0, 13).map(lambda e: 2**e)
+nbytes_st = st.floats(1.0, 1e11, allow_nan=False, allow_infinity=False)
+
+
+def _call(kind, n, p, s, sysm):
+    if kind == "send_recv":
+        return C.send_recv(n, s, sysm, size=p)
+    return getattr(C, kind)(n, p, s, sysm)
+
+
+# ------------------------------------------------------------------ properties
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    sysname=st.sampled_from(sorted(SYSTEMS)),
+    kind=st.sampled_from((*KINDS, "send_recv")),
+    n=nbytes_st,
+    p=st.integers(1, 4096),
+    s=st.integers(1, 512),
+)
+def test_never_beats_bandwidth_bound(sysname, kind, n, p, s):
+    sysm = SYSTEMS[sysname]
+    t = _call(kind, n, p, s, sysm)
+    b = C.bandwidth_bound(kind, n, p, s, sysm)
+    assert np.isfinite(t) and t >= 0
+    assert t >= b * (1 - 1e-12)
+    if p > 1 or kind == "send_recv":
+        assert t > 0
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    sysname=st.sampled_from(sorted(SYSTEMS)),
+    kind=st.sampled_from((*KINDS, "send_recv")),
+    p=st.integers(2, 2048),
+    s=st.sampled_from([1, 2, 4, 8, 16, 64, 72, 256]),
+    n=st.lists(nbytes_st, min_size=2, max_size=20),
+)
+def test_monotone_in_nbytes(sysname, kind, p, s, n):
+    n = np.sort(np.array(n))
+    t = _call(kind, n, p, s, SYSTEMS[sysname])
+    assert np.all(np.diff(t) >= -1e-15 * t[1:])
+
+
+@pytest.mark.parametrize("sysname", sorted(SYSTEMS))
+@pytest.mark.parametrize("kind", KINDS)
+def test_size_one_costs_zero(sysname, kind):
+    t = _call(kind, np.array([0.0, 1.0, 1e9]), 1, np.array([1, 8, 64]), SYSTEMS[sysname])
+    assert t.tolist() == [0.0, 0.0, 0.0]
+
+
+def test_zero_bytes_cost_zero():
+    assert C.all_reduce(0, 8, 1, dgx()) == 0.0
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    kind=st.sampled_from(KINDS),
+    n=nbytes_st,
+    p=st.sampled_from([2, 4, 8]),
+    sysname=st.sampled_from(["dgx", "nvl72", "cm384", "meta"]),
+)
+def test_scale_up_group_not_slower_than_across_scale_out(kind, n, p, sysname):
+    """The same group inside the scale-up domain vs one member per scale-up domain."""
+    sysm = SYSTEMS[sysname]
+    su = sysm.levels[0].size
+    inside = _call(kind, n, p, 1, sysm)
+    across = _call(kind, n, p, su, sysm)
+    assert inside <= across
+
+
+def test_full_mesh_inside_not_slower_than_across():
+    for sysm in (hccs910b(),):
+        for kind in KINDS:
+            for n in (1e3, 1e6, 1e9):
+                assert _call(kind, n, 8, 1, sysm) <= _call(kind, n, 8, 8, sysm)
+
+
+@settings(max_examples=50, deadline=None)
+@given(
+    sysname=st.sampled_from(sorted(SYSTEMS)),
+    kind=st.sampled_from((*KINDS, "send_recv")),
+    n=st.lists(nbytes_st, min_size=1, max_size=6),
+    p=st.lists(st.integers(1, 2048), min_size=1, max_size=6),
+    s=st.lists(st.integers(1, 512), min_size=1, max_size=6),
+)
+def test_vectorised_equals_scalar(sysname, kind, n, p, s):
+    sysm = SYSTEMS[sysname]
+    N = np.array(n)[:, None, None]
+    P = np.array(p)[None, :, None]
+    S = np.array(s)[None, None, :]
+    out = _call(kind, N, P, S, sysm)
+    assert out.shape == (len(n), len(p), len(s))
+    for i, a in enumerate(n):
+        for j, b in enumerate(p):
+            for k, c in enumerate(s):
+                assert out[i, j, k] == _call(kind, a, b, c, sysm)
+
+
+def test_ring_busbw_never_above_line_rate_without_in_network_reduction():
+    """Without NVLS/SHARP no all-reduce can exceed busbw = line rate (nccl-tests PERFORMANCE.md)."""
+    rng = np.random.default_rng(0)
+    for sysm, lr in ((cm384(), 196e9), (hccs910b(), 196e9), (tpu(), 600e9)):
+        n = rng.uniform(1, 1e10, 500)
+        p = rng.integers(2, 64, 500)
+        t = C.all_reduce(n, p, 1, sysm)
+        assert np.all(C.bus_bandwidth("all_reduce", n, p, t) <= lr * (1 + 1e-9))
+
+
+def test_more_levels_cost_more():
+    sysm = dgx()
+    n = 1e9
+    assert C.all_reduce(n, 8, 1, sysm) < C.all_reduce(n, 16, 1, sysm)
+    assert C.all_to_all(n, 8, 1, sysm) < C.all_to_all(n, 16, 1, sysm)
+
+
+def test_oversubscription_slows_cross_pod_traffic():
+    sysm = meta_roce()
+    inside_pod = C.all_reduce(1e9, 256, 8, sysm)  # 256 nodes inside one 3,072-GPU pod
+    across = C.all_reduce(1e9, 256, 3072 // 8 * 8, sysm)  # one member per pod region: crosses
+    assert across > inside_pod
+
+
+def test_send_recv_levels():
+    sysm = dgx()
+    g = GiB
+    assert C.send_recv(g, 4, sysm) == pytest.approx(g / (0.822 * 450e9) + 3e-6)
+    assert C.send_recv(g, 8, sysm) == pytest.approx(g / (0.94 * 50e9) + 8e-6)
+    # a 4-stage pipeline with stride 4 has a boundary across nodes
+    assert C.send_recv(g, 4, sysm, size=4) == C.send_recv(g, 8, sysm)
+
+
+def test_bad_inputs():
+    with pytest.raises(SpecError, match="size"):
+        C.all_reduce(1e6, 0, 1, dgx())
+    with pytest.raises(SpecError, match="nbytes"):
+        C.all_reduce(np.array([1.0, -1.0]), 8, 1, dgx())
+    with pytest.raises(SpecError, match="kind"):
+        C.bandwidth_bound("broadcast", 1e6, 8, 1, dgx())
+
+
+# ------------------------------------------------------------------ calibration file
+
+
+def test_every_calibration_has_source_and_basis():
+    table = all_link_calibrations()
+    expected = {
+        "nvlink3",
+        "nvlink4",
+        "nvlink5",
+        "infinity-fabric",
+        "ub1",
+        "ub2",
+        "hccs",
+        "ici",
+        "infiniband-hdr",
+        "infiniband-ndr",
+        "infiniband-xdr",
+        "roce-400g",
+        "roce-800g",
+        "dcn",
+        "generic",
+    }
+    assert expected <= set(table)
+    for cal in table.values():
+        for eff in (cal.bus, cal.a2a, cal.nvls):
+            if eff is not None:
+                assert 0 < eff.value <= 1 and len(eff.source) > 3 and eff.basis
+
+
+def test_unknown_link_type_falls_back_to_generic():
+    cal = link_calibration("made-up-link")
+    assert cal.fallback and cal.bus_efficiency == link_calibration("generic").bus_efficiency
+
+
+def test_a2a_curve_reproduces_ascend_table():
+    cal = link_calibration("ub1")
+    got = cal.a2a_efficiency(np.array([8, 16, 32, 64, 128])) * 196
+    assert got == pytest.approx([146, 107, 102, 81, 57], abs=0.1)
+
+
+# ------------------------------------------------------------------ measured reference values
+
+
+def test_h100_8gpu_allreduce_busbw_1gib():
+    """nccl-tests#212: ~370 GB/s ring, ~480 GB/s NVLS on 8x H100 (reference A8)."""
+    t = C.all_reduce(GiB, 8, 1, dgx())
+    bus = C.bus_bandwidth("all_reduce", GiB, 8, t) / 1e9
+    assert 370 <= bus <= 480
+
+
+def test_h100_8gpu_ring_collectives_busbw():
+    """Non-AllReduce collectives ~370 GB/s busbw (nccl-tests#212)."""
+    for kind in ("reduce_scatter", "all_gather", "all_to_all"):
+        t = getattr(C, kind)(GiB, 8, 1, dgx())
+        assert C.bus_bandwidth(kind, GiB, 8, t) / 1e9 == pytest.approx(370, rel=0.03)
+
+
+@pytest.mark.parametrize("size", [4 * GiB, 8 * GiB])
+def test_gb200_nvl72_allreduce_busbw(size):
+    """coreweave/nccl-tests#43: 835-847 GB/s at 4-8 GiB over 72 GPUs (reference A8)."""
+    t = C.all_reduce(size, 72, 1, nvl72())
+    assert 825 <= C.bus_bandwidth("all_reduce", size, 72, t) / 1e9 <= 850
+
+
+def test_ndr_busbw_per_nic():
+    """nccl-tests#290: 46-48 GB/s per NIC (one GPU per node, NDR 400G)."""
+    for p in (2, 16, 128):
+        t = C.all_reduce(GiB, p, 8, dgx())
+        assert 46 <= C.bus_bandwidth("all_reduce", GiB, p, t) / 1e9 <= 48
+
+
+def test_ascend_a3_dispatch_bandwidth_falls_with_ep():
+    """DeepEP-Ascend on A3: dispatch 146 -> 57 GB/s from EP8 to EP128 (reference A8)."""
+    sysm = cm384()
+    n = 4096 * 7168 * 8  # INT8 tokens x top-8, order of magnitude of one dispatch
+    ep = np.array([8, 16, 32, 64, 128])
+    t = C.all_to_all(n, ep, 1, sysm)
+    crossing = n * (ep - 1) / ep  # bytes leaving each die
+    bw = crossing / t / 1e9
+    assert bw == pytest.approx([146, 107, 102, 81, 57], rel=0.05)
