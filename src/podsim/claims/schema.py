@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from podsim.errors import UnitError
 from podsim.spec.figure import Basis
@@ -42,17 +42,14 @@ class ClaimFigure(BaseModel):
     basis: Basis
     note: str | None = None
 
-    @field_validator("value")
-    @classmethod
-    def _parses(cls, v: str | int | float, info: Any) -> str | int | float:
-        dim = info.data.get("dim")
-        if dim is not None:
-            try:
-                parse_claim_value(v, dim)
-            except UnitError as exc:
-                msg = exc.message + (f"; allowed: {exc.allowed}" if exc.allowed else "")
-                raise ValueError(msg) from None
-        return v
+    @model_validator(mode="after")
+    def _parses(self) -> ClaimFigure:
+        try:
+            parse_claim_value(self.value, self.dim)
+        except UnitError as exc:
+            msg = f"value {self.value!r}: {exc.message}"
+            raise ValueError(msg + (f"; allowed: {exc.allowed}" if exc.allowed else "")) from None
+        return self
 
     @property
     def si(self) -> float:
