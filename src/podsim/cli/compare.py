@@ -11,6 +11,7 @@ from podsim.cli.output import console, emit_json, table
 from podsim.errors import SpecError
 from podsim.hardware.resolve import resolve_many
 from podsim.hardware.summary import system_summary
+from podsim.spec.chip import PRECISIONS
 from podsim.units import format_quantity
 
 # panels of the --plot figure: (title, metric keys tried in order)
@@ -50,22 +51,22 @@ def _cell(row: dict[str, Any] | None, per_chip: bool) -> str:
 
 
 def _metric_order(summaries: list[dict[str, Any]]) -> list[str]:
+    """Metrics in the summary's order; precision rows in the canonical precision order."""
     keys: list[str] = []
     for s in summaries:
         for k in s["metrics"]:
             if k not in keys:
                 keys.append(k)
-    # put each metric where it first appears, but keep the precisions grouped
-    first = summaries[0]["metrics"]
-    order = list(first)
-    for k in keys:
-        if k not in order:
-            prefix = k.rsplit("_", 1)[0] + "_"
-            idx = max(
-                (i for i, o in enumerate(order) if o.startswith(prefix)), default=len(order) - 1
-            )
-            order.insert(idx + 1, k)
-    return order
+
+    def rank(k: str) -> tuple[int, int]:
+        for prefix in ("peak_flops_", "flops_per_watt_"):
+            if k.startswith(prefix):
+                anchor = next(i for i, x in enumerate(keys) if x.startswith(prefix))
+                p = k.removeprefix(prefix)
+                return anchor, PRECISIONS.index(p) if p in PRECISIONS else len(PRECISIONS)
+        return keys.index(k), 0
+
+    return sorted(keys, key=rank)
 
 
 def _plot(summaries: list[dict[str, Any]], labels: list[str], path: Path, per_chip: bool) -> None:

@@ -7,7 +7,8 @@
 
 Peak FLOPS rows exist only for the precisions the chip runs natively (``peak_flops_fp8`` is absent
 for an Ascend 910C). Bandwidths are one direction. "power" is all-in IT power from the plant
-model; FLOPS/W and HBM/W divide by it. A figure the catalog cannot give is ``None`` with the
+model; FLOPS/W and HBM/W divide by it, or, where the plant lacks an input, by the published
+("reported") power of the default configuration scaled per chip (the row's note says which). A figure the catalog cannot give is ``None`` with the
 inputs it lacks in ``missing`` (never 0).
 """
 
@@ -77,6 +78,22 @@ def _scale_out_per_chip(system: System) -> tuple[float, str | None]:
     )
 
 
+def _reported_power(system: System) -> tuple[float | None, str | None]:
+    """The published all-in power of the catalog's default configuration, scaled per chip."""
+    rep = system.physical.reported_power if system.physical is not None else None
+    if rep is None:
+        return None, None
+    from podsim import catalog
+    from podsim.errors import PodsimError
+
+    try:
+        default = catalog.system(system.id).chips
+    except PodsimError:
+        return None, "reported power: default chip count unknown (not a catalog system)"
+    note = f"{rep.text} published for {default:,} chips ({rep.basis}), scaled per chip"
+    return rep.value * system.chips / default, note
+
+
 def system_summary(system: System) -> dict[str, Any]:
     """Compare metrics of ``system`` at its chip count: totals and per-chip values."""
     n = system.chips
@@ -135,13 +152,29 @@ def system_summary(system: System) -> dict[str, Any]:
         lower_bound=None if fac.lower_bound is None else float(fac.lower_bound),
         chips=n,
     )
+    rep_w, rep_note = _reported_power(system)
+    m["reported_power"] = _row(
+        "reported power (scaled)",
+        "power",
+        rep_w,
+        _div(rep_w, n),
+        missing=() if rep_w is not None else ("reported_power",),
+        note=rep_note,
+    )
+    # per-watt figures: the plant's IT power when complete, else the published figure
+    if it_w is not None:
+        watts, w_note, w_missing = it_w, "per watt of plant IT power", ()
+    elif rep_w is not None:
+        watts, w_note, w_missing = rep_w, "per watt of the reported power (plant incomplete)", ()
+    else:
+        watts, w_note, w_missing = None, None, (*it.missing, "reported_power")
     for p in precisions:
-        v = _div(chip.peak_flops(p) * n, it_w)
+        v = _div(chip.peak_flops(p) * n, watts)
         m[f"flops_per_watt_{p}"] = _row(
-            f"{p.upper()} FLOPS per IT watt", "flops_per_watt", v, v, missing=it.missing
+            f"{p.upper()} FLOPS per watt", "flops_per_watt", v, v, missing=w_missing, note=w_note
         )
-    v = _div(system.hbm_capacity, it_w)
-    m["hbm_per_watt"] = _row("HBM per IT watt", "bytes_per_watt", v, v, missing=it.missing)
+    v = _div(system.hbm_capacity, watts)
+    m["hbm_per_watt"] = _row("HBM per watt", "bytes_per_watt", v, v, missing=w_missing, note=w_note)
     area = _est(pl.floor_area)
     m["floor_area"] = _row("floor area", "area", area, _div(area, n), missing=pl.floor_area.missing)
     cab = _est(pl.cabinets)
