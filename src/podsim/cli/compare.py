@@ -21,7 +21,7 @@ PLOT_PANELS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("HBM capacity", ("hbm_capacity",)),
     ("HBM bandwidth", ("hbm_bandwidth",)),
     ("scale-up bandwidth", ("scale_up_bandwidth",)),
-    ("IT power", ("power",)),
+    ("power (plant IT, else reported)", ("power", "reported_power")),
     ("BF16/FP16 FLOPS per W", ("flops_per_watt_bf16", "flops_per_watt_fp16")),
     ("floor area", ("floor_area",)),
 )
@@ -83,7 +83,8 @@ def _plot(summaries: list[dict[str, Any]], labels: list[str], path: Path, per_ch
         vals: list[float | None] = []
         dim = "count"
         for s in summaries:
-            row = next((s["metrics"][k] for k in keys if k in s["metrics"]), None)
+            rows = [s["metrics"][k] for k in keys if k in s["metrics"]]
+            row = next((r for r in rows if r[col] is not None), rows[0] if rows else None)
             vals.append(None if row is None else row[col])
             if row is not None:
                 dim = row["dim"]
