@@ -312,3 +312,78 @@ def central_question(
 def ettr_curve(system: System, chips, *, state_bytes_per_chip: float, **kw) -> np.ndarray:
     """ETTR against chip count (array), for plots."""
     return ettr_at_chips(system, chips, state_bytes_per_chip=state_bytes_per_chip, **kw)
+
+
+def facility_rows(
+    systems: list[System],
+    *,
+    model=None,
+    plan=None,
+    uneven_pp: bool = False,
+    tokens_per_s: float | None = None,
+    served_tokens_per_s: float | None = None,
+    target_tokens: float | None = None,
+    days: float = CENTRAL_DAYS,
+    checkpoint: str = "storage",
+    price_per_kwh: float | None = None,
+    lifetime_s: float | None = None,
+    params: ReliabilityParams | None = None,
+) -> list[dict]:
+    """One row per system for ``podsim facility``: the plant, cost per hour and, when a workload
+    is given (``model`` + ``plan`` through the training model, or ``tokens_per_s``), goodput,
+    energy per token and cost per million tokens; with ``target_tokens`` also the sizing."""
+    from podsim.reliability.goodput import goodput_report
+    from podsim.reliability.workload import training_point
+
+    p = params or load_params()
+    rows: list[dict] = []
+    for sysm in systems:
+        row: dict = {"system": sysm.id}
+        try:
+            tps = tokens_per_s
+            g = 1.0
+            state = None
+            step = None
+            if model is not None and plan is not None:
+                pt = training_point(model, sysm, plan, uneven_pp=uneven_pp)
+                tps = pt.tokens_per_s
+                state = pt.checkpoint_bytes_per_chip
+                step = pt.step_time_s
+                row["training"] = pt.to_dict()
+            if tps is not None:
+                rep = goodput_report(
+                    sysm,
+                    days=days,
+                    state_bytes_per_chip=state or 0.0,
+                    tokens_per_s=tps,
+                    step_time_s=step,
+                    checkpoint=checkpoint,
+                    params=p,
+                )
+                g = rep.goodput
+                row["ettr"] = rep.ettr
+                row["mtbf_h"] = rep.mtbf_h
+            fs = facility_summary(
+                sysm,
+                tokens_per_s=tps,
+                goodput=g,
+                served_tokens_per_s=served_tokens_per_s,
+                price_per_kwh=price_per_kwh,
+                lifetime_s=lifetime_s,
+            )
+            row.update(fs.to_dict())
+            if target_tokens is not None and tps is not None:
+                row["sizing"] = size_for_target(
+                    sysm,
+                    tokens=target_tokens,
+                    days=days,
+                    tokens_per_s_per_chip=tps / sysm.chips,
+                    state_bytes_per_chip=state or 0.0,
+                    checkpoint=checkpoint,
+                    step_time_s=step,
+                    params=p,
+                ).to_dict()
+        except PodsimError as exc:
+            row["error"] = str(exc)
+        rows.append(row)
+    return rows

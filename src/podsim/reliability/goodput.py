@@ -212,3 +212,32 @@ def ettr_at_chips(
     t = np.where(np.isfinite(t), t, floor)
     loss = per_failure_loss(t, detect, restart, reload)
     return ettr(c, t, lam_s, loss)
+
+
+def goodput_for_job(
+    model,
+    system: System,
+    plan,
+    *,
+    days: float,
+    checkpoint: str = "storage",
+    uneven_pp: bool = False,
+    params: ReliabilityParams | None = None,
+):
+    """(TrainingPoint, GoodputReport, SparesPlan) for one training job on the whole ``system``:
+    the training model's tokens/s and checkpoint state per chip feed the goodput model."""
+    from podsim.reliability.spares import plan_spares
+    from podsim.reliability.workload import training_point
+
+    p = params or load_params()
+    pt = training_point(model, system, plan, uneven_pp=uneven_pp)
+    rep = goodput_report(
+        system,
+        days=days,
+        state_bytes_per_chip=pt.checkpoint_bytes_per_chip,
+        tokens_per_s=pt.tokens_per_s,
+        step_time_s=pt.step_time_s,
+        checkpoint=checkpoint,
+        params=p,
+    )
+    return pt, rep, plan_spares(system, params=p)
