@@ -48,6 +48,7 @@ def _invoke(*args: str):
         ("dgx-h100-cluster", "dgx-h100-cluster", None),
         ("/tmp/my:dir/system.yaml", "/tmp/my:dir/system.yaml", None),
         ("systems/x.yaml", "systems/x.yaml", None),
+        ("my/sys.yaml:64", "my/sys.yaml", 64),
     ],
 )
 def test_parse_system_ref(text: str, name: str, chips: int | None) -> None:

@@ -14,11 +14,13 @@ inputs it lacks in ``missing`` (never 0).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from podsim.facility.plant import Estimate, plant
 from podsim.hardware.system import System
 from podsim.spec.chip import PRECISIONS
+
+if TYPE_CHECKING:
+    from podsim.facility.plant import Estimate
 
 UNITS = {
     "count": "",
@@ -96,6 +98,9 @@ def _reported_power(system: System) -> tuple[float | None, str | None]:
 
 def system_summary(system: System) -> dict[str, Any]:
     """Compare metrics of ``system`` at its chip count: totals and per-chip values."""
+    # facility is a later layer than hardware: imported here, not at module level
+    from podsim.facility.plant import plant
+
     n = system.chips
     chip = system.chip
     pl = plant(system)
