@@ -89,8 +89,9 @@ class ClaimResult:
     claim: str
     claimed: float
     claimed_text: str
-    recomputed: float | None
+    recomputed: float | None  # the reading closest to the claim, in the claim's convention
     recomputed_text: str
+    recomputed_si: float | None  # the recomputed quantity in SI units (primary reading)
     unit: str
     verdict: str
     tolerance: float
@@ -272,8 +273,8 @@ def _hbm_total(args: dict[str, Any], ctx: Context) -> Recomputed:
     total = s.hbm_capacity
     cands = (
         ("1 TB = 10^12 B (decimal)", total),
-        ("1 TB = 1,024 GB (binary-style, as Huawei's 1,152 TB)", total / 1.024),
-        ("1 TiB = 2^40 B", total * 1e12 / 2**40),
+        ("'TB' of 1,024 GB (binary-style: total GB / 1,024, as Huawei's 1,152 TB)", total / 1.024),
+        ("'TB' meaning TiB (2^40 B)", total * 1e12 / 2**40),
     )
     detail = (
         f"{s.chips:,} x {per / 1e9:g} GB = {total / 1e12:,.1f} TB decimal"
@@ -530,6 +531,7 @@ def check_claim(claim: Claim, ctx: Context) -> ClaimResult:
             **base,
             recomputed=None,
             recomputed_text="n/a",
+            recomputed_si=None,
             verdict="not computable",
             deviation=None,
             convention=None,
@@ -564,6 +566,7 @@ def check_claim(claim: Claim, ctx: Context) -> ClaimResult:
         **base,
         recomputed=value,
         recomputed_text=format_like(value, claimed),
+        recomputed_si=rec.value,
         verdict="consistent" if ok else "inconsistent",
         deviation=deviation,
         convention=label or None,

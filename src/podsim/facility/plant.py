@@ -295,7 +295,7 @@ def plant(system: System, chips: int | npt.ArrayLike | None = None) -> Plant:
     cost = _per_chip(n, scalar, "money", [("cost_per_chip_all_in", fig("cost_per_chip_all_in"))])
     return Plant(
         system=system.id,
-        chips=_scalarise(n, scalar),
+        chips=int(n) if scalar else n,
         compute_cabinets=compute,
         network_cabinets=network,
         cabinets=cabinets,
