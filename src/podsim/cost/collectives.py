@@ -41,7 +41,13 @@ is the data each rank still holds after the inner reduce-scatters.
     [reference C2, UB-Mesh hierarchical derivation].
   - torus: bidirectional ring per dimension, ``B / ndims`` per dimension, ``(f-1)`` steps;
     a dimension the group does not wrap around is a line (one direction usable: half);
-    strided members share links with the interleaved groups (``/u``) [reference C2].
+    strided members share links with the interleaved groups (``/u``) [reference C2]. A torus
+    level inside a torus level with as many dimensions (TPU cube in a pod) is one physical torus:
+    their dimensions merge into rings of the pod's length (``dims`` of the outer level may count
+    chips, e.g. 16x20x28 around 4x4x4 cubes, or units of the inner level).
+  - torus and nD full mesh, all dimensions of a level: the faster of "dimensions in sequence"
+    (reference C2) and "r shares visiting the r dimensions in the r cyclic orders at once" (every
+    dimension's links busy; UB-Mesh multi-ring, TPU multi-dimensional all-reduce) [D].
 * Flat ring across all levels (NCCL ring, every stage switched): the channels run pipelined, so
   time is the slowest level: ``max_k c (p-1)/p * (n/m_{k-1}) / (eta_k B_k)`` (c = 2 for AR), with
   NCCL's latency ``sum_k c (p/m_{k-1} - p/m_k) alpha_k`` [NCCL src/graph/tuning.cc]. The model
@@ -61,6 +67,7 @@ the same algorithms at line rate without latency, which tests assert as a lower 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -74,72 +81,173 @@ KINDS = ("all_reduce", "reduce_scatter", "all_gather", "all_to_all", "send_recv"
 
 @dataclass(frozen=True)
 class Stage:
-    """One level, or one dimension of a torus / nD-full-mesh level."""
+    """One step of the hierarchy: a switched or full-mesh level, or one dimension of a torus /
+    nD-full-mesh level. Nested torus levels with the same number of dimensions (a TPU cube
+    inside a pod torus) are merged per dimension into one ring (the physical ring is the
+    pod's, e.g. 16 chips long, not a ring of 4 cubes)."""
 
-    level: int
-    cum_size: float  # chips in one group of this stage (cumulative)
-    inner: float  # chips in one group of the previous stage
     kind: str  # "switched" | "mesh" | "ring"
+    level: int  # outermost system level taking part
+    pseudo: tuple[int, ...]  # pseudo-levels whose fan-outs multiply into this stage's fan-out
+    lengths: tuple[float, ...]  # positions along the dimension that each pseudo-level spans
+    latencies: tuple[float, ...]  # latency of each pseudo-level
     bandwidth: float  # B/s per chip, one direction, for this stage (per dimension if split)
-    nodes: float  # units along this stage (mesh/ring); cum_size / inner
-    latency: float
+    nodes: float  # units along this stage (mesh: peers + 1; ring: ring length in positions)
     oversubscription: float
     inr: bool
     cal: LinkCalibration
+    top: int  # pseudo-level holding this stage's whole level group (all-to-all share)
 
 
-def stages(system: System) -> tuple[Stage, ...]:
-    """The system's levels, with torus / nd_full_mesh levels split into one stage per dimension."""
-    out: list[Stage] = []
+@dataclass(frozen=True)
+class Topology:
+    """Pseudo-levels (cumulative chips, innermost first) and the stages built on them."""
+
+    sizes: tuple[float, ...]
+    inner: tuple[float, ...]  # chips per unit of each pseudo-level
+    stages: tuple[Stage, ...]
+
+    @cached_property
+    def blocks(self) -> tuple[tuple[int, ...], ...]:
+        """Stage indices grouped: the dimensions of one torus / nD-full-mesh level together."""
+        out: list[list[int]] = []
+        for k, x in enumerate(self.stages):
+            prev = self.stages[k - 1] if k else None
+            if (
+                prev is not None
+                and x.kind in ("ring", "mesh")
+                and prev.kind == x.kind
+                and prev.top == x.top
+            ):
+                out[-1].append(k)
+            else:
+                out.append([k])
+        return tuple(tuple(b) for b in out)
+
+    @property
+    def all_switched(self) -> bool:
+        return all(x.kind == "switched" for x in self.stages)
+
+
+_TOPO_CACHE: dict[int, tuple[System, Topology]] = {}
+
+
+def topology(system: System) -> Topology:
+    """The system's levels as stages (cached per System object)."""
+    hit = _TOPO_CACHE.get(id(system))
+    if hit is not None and hit[0] is system:
+        return hit[1]
+    out = _build_topology(system)
+    if len(_TOPO_CACHE) > 256:
+        _TOPO_CACHE.clear()
+    _TOPO_CACHE[id(system)] = (system, out)
+    return out
+
+
+def _build_topology(system: System) -> Topology:
+    sizes: list[float] = []
+    inner: list[float] = []
+    stages: list[dict] = []
     prev = 1.0
+    last_torus: tuple[int, list[int], tuple[float, ...]] | None = None  # level, stages, chip dims
     for i, lv in enumerate(system.levels):
         cal = link_calibration(lv.link_type)
         size = float(max(lv.size, prev))
         d = size / prev
-        common = dict(level=i, latency=lv.latency, oversubscription=lv.oversubscription, cal=cal)
+        base = dict(level=i, oversubscription=lv.oversubscription, cal=cal, inr=False, top=-1)
         if lv.kind in ("torus", "nd_full_mesh") and d > 1:
-            dims = _dims(lv.kind, lv.dims, d)
-            kind = "ring" if lv.kind == "torus" else "mesh"
+            inner_dims = last_torus[2] if last_torus is not None else None
+            dims = _dims(lv.kind, lv.dims, d, size, inner_dims)
+            r = len(dims)
+            merge = (
+                lv.kind == "torus"
+                and last_torus is not None
+                and len(last_torus[1]) == r
+                and last_torus[0] == i - 1
+            )
             cum = prev
-            for dj in dims:
-                out.append(
-                    Stage(
-                        cum_size=cum * dj,
-                        inner=cum,
-                        kind=kind,
-                        bandwidth=lv.bandwidth / len(dims),
-                        nodes=dj,
-                        inr=False,
-                        **common,
-                    )
-                )
+            new_stages: list[int] = []
+            for j, dj in enumerate(dims):
+                inner.append(cum)
                 cum *= dj
+                sizes.append(cum)
+                if merge:
+                    x = stages[last_torus[1][j]]
+                    x["pseudo"] += (len(sizes) - 1,)
+                    x["lengths"] += (dj,)
+                    x["latencies"] += (lv.latency,)
+                    x["nodes"] *= dj
+                    x["bandwidth"] = min(x["bandwidth"], lv.bandwidth / r)
+                    x["level"] = i
+                    new_stages.append(last_torus[1][j])
+                else:
+                    stages.append(
+                        dict(
+                            base,
+                            kind="ring" if lv.kind == "torus" else "mesh",
+                            pseudo=(len(sizes) - 1,),
+                            lengths=(dj,),
+                            latencies=(lv.latency,),
+                            bandwidth=lv.bandwidth / r,
+                            nodes=dj,
+                        )
+                    )
+                    new_stages.append(len(stages) - 1)
+            for k in new_stages:
+                stages[k]["top"] = len(sizes) - 1
+            if lv.kind == "torus":
+                chip_dims = tuple(
+                    stages[k]["nodes"] for k in new_stages
+                )  # ring lengths in chip positions
+                last_torus = (i, new_stages, chip_dims)
+            else:
+                last_torus = None
         else:
-            kind = {"switched": "switched", "full_mesh": "mesh"}.get(lv.kind, "switched")
-            out.append(
-                Stage(
-                    cum_size=size,
-                    inner=prev,
-                    kind=kind,
+            inner.append(prev)
+            sizes.append(size)
+            stages.append(
+                dict(
+                    base,
+                    kind="mesh" if lv.kind == "full_mesh" else "switched",
+                    pseudo=(len(sizes) - 1,),
+                    lengths=(d,),
+                    latencies=(lv.latency,),
                     bandwidth=lv.bandwidth,
                     nodes=d,
                     inr=bool(lv.in_network_reduction),
-                    **common,
+                    top=len(sizes) - 1,
                 )
             )
+            last_torus = None
         prev = size
-    return tuple(out)
+    return Topology(tuple(sizes), tuple(inner), tuple(Stage(**x) for x in stages))
 
 
-def _dims(kind: str, dims: tuple[int, ...] | None, d: float) -> tuple[float, ...]:
-    """Per-dimension unit counts of a level with ``d`` units; must multiply to ``d``.
+def _dims(
+    kind: str,
+    dims: tuple[int, ...] | None,
+    d: float,
+    chips: float,
+    inner_dims: tuple[float, ...] | None,
+) -> tuple[float, ...]:
+    """Per-dimension unit counts of a level with ``d`` units of the inner level.
 
-    Where ``dims`` is missing or does not multiply to ``d`` (a scaled system), the level is taken
-    as ``len(dims)`` (torus default 3, nd_full_mesh default 1) equal dimensions of ``d^(1/r)``
-    units -- an assumption; fractional dimension sizes are accepted by the cost formulas.
+    ``dims`` may count units (product ``d``) or, for a torus inside a torus, chips (product =
+    the level's chips; divided by the inner torus's dims). Otherwise -- no dims, or a scaled
+    system whose dims no longer multiply out -- the level is taken as ``len(dims)`` (torus: 3,
+    nd_full_mesh: 1) equal dimensions of ``d^(1/r)`` units: an assumption; fractional sizes are
+    accepted by the cost formulas.
     """
-    if dims and abs(float(np.prod(dims)) - d) < 1e-9 * d:
-        return tuple(float(x) for x in dims)
+
+    def close(a: float, b: float) -> bool:
+        return abs(a - b) <= 1e-9 * max(a, b)
+
+    if dims:
+        prod = float(np.prod(dims))
+        if close(prod, d):
+            return tuple(float(x) for x in dims)
+        if inner_dims is not None and len(inner_dims) == len(dims) and close(prod, chips):
+            return tuple(float(x) / float(y) for x, y in zip(dims, inner_dims, strict=True))
     r = len(dims) if dims else (3 if kind == "torus" else 1)
     return (d ** (1.0 / r),) * r
 
@@ -166,147 +274,216 @@ def _inputs(nbytes, size, stride):
     return n, p, s
 
 
-def _span(st: tuple[Stage, ...], size, stride):
-    span = span_over_sizes([x.cum_size for x in st], size, stride)
-    return span, factors_from_span(span)
-
-
-def _ring_steps_log(f):
+def _ceil_log2(f):
     """ceil(log2 f) without float noise (f = 8.000000001 -> 3)."""
     return np.ceil(np.log2(np.maximum(f, 1.0)) - 1e-9)
 
 
-def _stage_bw(x: Stage, f, u, *, ideal: bool, eta=None):
-    """Effective per-chip bandwidth of one RS/AG phase of stage ``x`` with fan-out ``f``."""
+class _Eval:
+    """Per-call quantities of one stage: fan-out f, member spacing u (rings), latency."""
+
+    def __init__(self, topo: Topology, p, s):
+        self.span = span_over_sizes(topo.sizes, p, s)
+        self.fj = factors_from_span(self.span)
+        self.topo = topo
+        self.p = p
+        self.s = s
+
+    def span_at(self, j: int):
+        return self.span[..., j] if j >= 0 else np.ones_like(self.p)
+
+    def stage(self, x: Stage):
+        fs = [self.fj[..., j] for j in x.pseudo]
+        f = fs[0]
+        for g in fs[1:]:
+            f = f * g
+        lat = np.full_like(f, x.latencies[0])
+        u = np.ones_like(f)
+        if len(fs) > 1 or x.kind == "ring":
+            found = np.zeros(f.shape, dtype=bool)
+            scale = 1.0
+            for j, g, length, a in zip(x.pseudo, fs, x.lengths, x.latencies, strict=True):
+                used = g > 1.0 + 1e-12
+                # spacing of members along the ring, in positions, set by the innermost part used
+                uj = np.maximum(self.s / self.topo.inner[j], 1.0) * scale
+                u = np.where(used & ~found, uj, u)
+                found = found | used
+                lat = np.where(used, a, lat)  # the outermost part used sets the step latency
+                scale *= length
+        return f, u, lat
+
+
+def _rs_ag_bw(x: Stage, f, u):
+    """Line-rate per-chip bandwidth of one RS/AG phase at a stage with fan-out f."""
     if x.kind == "switched":
-        bw = np.full_like(f, x.bandwidth / x.oversubscription)
-    elif x.kind == "mesh":
+        return np.full_like(f, x.bandwidth / x.oversubscription)
+    if x.kind == "mesh":
         # direct links only: f-1 of the d-1 per-peer links (HCCL Mesh; APR detours not modelled)
         bw = x.bandwidth * np.maximum(f - 1.0, 0.0) / max(x.nodes - 1.0, 1.0)
-        bw = np.where(f > 1.0, np.maximum(bw, 1e-300), x.bandwidth)
-    else:  # ring (torus dimension)
-        wrap = f * u >= x.nodes * (1 - 1e-9)
-        bw = x.bandwidth / u * np.where(wrap, 1.0, 0.5)
-    if not ideal:
-        bw = bw * (x.cal.bus_efficiency if eta is None else eta)
-    return bw
+        return np.where(f > 1.0, np.maximum(bw, 1e-300), x.bandwidth)
+    # torus dimension: bidirectional ring if the group wraps around it, else a line (one
+    # direction usable); members u apart share every link with the u interleaved groups
+    wrap = f * u >= x.nodes * (1 - 1e-9)
+    return x.bandwidth / u * np.where(wrap, 1.0, 0.5)
 
 
-def _unit_stride(x: Stage, stride):
-    return np.maximum(stride / x.inner, 1.0)
-
-
-def _phase_latency(x: Stage, f):
+def _phase_latency(x: Stage, f, lat):
     """Latency of one RS or AG phase at a stage (0 when f = 1)."""
     fm1 = np.maximum(f - 1.0, 0.0)
     if x.kind == "switched":
-        steps = np.minimum(fm1, _ring_steps_log(f))  # ring vs RHD/Bruck [Thakur et al. 2005]
+        steps = np.minimum(fm1, _ceil_log2(f))  # ring vs RHD/Bruck [Thakur et al. 2005]
     elif x.kind == "mesh":
-        steps = np.where(f > 1.0, 1.0, 0.0)  # HCCL Mesh: one step
+        steps = np.where(f > 1.0, 1.0, 0.0)  # HCCL Mesh: one step per phase [HCCL Mesh.md]
     else:
         steps = fm1  # ring per torus dimension
-    return steps * x.latency
+    return steps * lat
 
 
 # ----------------------------------------------------------------------------------------------
 # core
 
 
-def _rs_ag(n, p, s, st, *, phases: int, ideal: bool, allow_nvls: bool):
-    """Hierarchical RS (phases=1), AG (1) or RS+AG all-reduce (2), min with a flat ring."""
-    span, f = _span(st, p, s)
-    prev = np.concatenate([np.ones_like(span[..., :1]), span[..., :-1]], axis=-1)
-    hier = np.zeros_like(n)
-    for k, x in enumerate(st):
-        fk, nk = f[..., k], n / prev[..., k]
-        u = _unit_stride(x, s)
-        bw = _stage_bw(x, fk, u, ideal=ideal)
-        t = phases * ((fk - 1.0) / fk) * nk / bw
+def _multi_dim(nb, block, topo: Topology, ev: _Eval, *, phases: int, ideal: bool):
+    """RS/AG phases over the dimensions of one torus / nD-full-mesh level.
+
+    Two schedules, the faster is taken: dimensions in sequence (reference C2: n shrinks by f_d
+    after each dimension), or the data split into r shares that visit the r dimensions in the r
+    cyclic orders at once, so every dimension's links stay busy (multi-dimensional / multi-ring
+    all-reduce as in UB-Mesh Sec. 5 and TPU torus all-reduce; our derivation [D]): dimension j
+    then carries sum over orders of its stage cost for n/r, and the slowest dimension sets the
+    time. Latency: one pass through the dimensions.
+    """
+    xs = [topo.stages[k] for k in block]
+    parts = [ev.stage(x) for x in xs]
+    fs = [q[0] for q in parts]
+    per_byte = []  # phases * (f-1)/f / (eta * bw): seconds per byte of data entering the stage
+    lat = np.zeros_like(nb)
+    for x, (f, u, a) in zip(xs, parts, strict=True):
+        eta = 1.0 if ideal else x.cal.bus_efficiency
+        c = phases * ((f - 1.0) / f) / (eta * _rs_ag_bw(x, f, u))
+        per_byte.append(np.where(f > 1.0, c, 0.0))
         if not ideal:
-            t = t + phases * _phase_latency(x, fk)
+            lat = lat + phases * np.where(f > 1.0, _phase_latency(x, f, a), 0.0)
+    r = len(xs)
+    seq = np.zeros_like(nb)
+    held = np.ones_like(nb)
+    for c, f in zip(per_byte, fs, strict=True):
+        seq = seq + c * nb / held
+        held = held * f
+    load = [np.zeros_like(nb) for _ in range(r)]
+    for rot in range(r):
+        h = np.ones_like(nb)
+        for i in range(r):
+            j = (rot + i) % r
+            load[j] = load[j] + per_byte[j] * (nb / r) / h
+            h = h * fs[j]
+    rotated = load[0]
+    for ld in load[1:]:
+        rotated = np.maximum(rotated, ld)
+    return np.minimum(seq, rotated) + lat, held
+
+
+def _rs_ag(n, p, s, topo: Topology, *, phases: int, ideal: bool, allow_nvls: bool):
+    """Hierarchical RS (phases=1), AG (1) or RS+AG all-reduce (2), min with a flat ring."""
+    ev = _Eval(topo, p, s)
+    hier = np.zeros_like(n)
+    held = np.ones_like(n)  # product of the fan-outs of earlier stages: n_k = n / held
+    for block in topo.blocks:
+        if len(block) > 1:
+            t, f = _multi_dim(n / held, block, topo, ev, phases=phases, ideal=ideal)
+            hier = hier + t
+            held = held * f
+            continue
+        x = topo.stages[block[0]]
+        f, u, lat = ev.stage(x)
+        nk = n / held
+        bw = _rs_ag_bw(x, f, u)
+        eta = 1.0 if ideal else x.cal.bus_efficiency
+        t = phases * ((f - 1.0) / f) * nk / (eta * bw)
+        if not ideal:
+            t = t + phases * _phase_latency(x, f, lat)
         if allow_nvls and x.kind == "switched" and x.inr and x.cal.nvls is not None:
-            # NVLS / SHARP: one pass through the switch [reference C2; nccl-tests#212]
+            # NVLS / SHARP all-reduce of n_k in one pass through the switch
+            # [reference C2; NCCL maintainer in nccl-tests#212; nccl-tests PERFORMANCE.md]
             b = x.bandwidth / x.oversubscription
             if ideal:
-                t_nvls = nk / b  # each rank sends and receives n_k at least once
+                t_nvls = nk / b  # each rank must send and receive n_k at least once
             else:
-                t_nvls = nk / (x.cal.nvls_efficiency * b) + 2.0 * x.latency
-            t = np.where(fk > 1.0, np.minimum(t, t_nvls), t)
-        hier = hier + np.where(fk > 1.0, t, 0.0)
-    if not all(x.kind == "switched" for x in st):
+                t_nvls = nk / (x.cal.nvls_efficiency * b) + 2.0 * lat
+            t = np.minimum(t, t_nvls)
+        hier = hier + np.where(f > 1.0, t, 0.0)
+        held = held * f
+    if not topo.all_switched:
         return hier
     # flat multi-channel ring over all levels, pipelined: the slowest level bounds it
     # [NCCL tuning.cc: ring busBw = min over links; nsteps = 2(nRanks-1), nInterSteps = 2(nNodes-1)]
     ring_bw = np.zeros_like(n)
     ring_lat = np.zeros_like(n)
     frac = (p - 1.0) / p
-    for k, x in enumerate(st):
-        used = f[..., k] > 1.0
-        bw = _stage_bw(x, f[..., k], 1.0, ideal=ideal)
-        tk = phases * frac * (n / prev[..., k]) / bw
-        ring_bw = np.maximum(ring_bw, np.where(used, tk, 0.0))
-        hops = p / prev[..., k] - p / span[..., k]
-        ring_lat = ring_lat + phases * hops * x.latency
+    for j, x in enumerate(topo.stages):  # all switched: stage j is pseudo-level j
+        f = ev.fj[..., j]
+        eta = 1.0 if ideal else x.cal.bus_efficiency
+        bw = eta * x.bandwidth / x.oversubscription
+        tk = phases * frac * (n / ev.span_at(j - 1)) / bw
+        ring_bw = np.maximum(ring_bw, np.where(f > 1.0, tk, 0.0))
+        hops = p / ev.span_at(j - 1) - p / ev.span[..., j]
+        ring_lat = ring_lat + phases * hops * x.latencies[0]
     ring = ring_bw if ideal else ring_bw + ring_lat
     return np.minimum(hier, ring)
 
 
-def _a2a(n, p, s, st, *, ideal: bool):
-    span, f = _span(st, p, s)
-    prev = np.concatenate([np.ones_like(span[..., :1]), span[..., :-1]], axis=-1)
+def _a2a(n, p, s, topo: Topology, *, ideal: bool):
+    ev = _Eval(topo, p, s)
     t = np.zeros_like(n)
-    for k, x in enumerate(st):
-        fk = f[..., k]
+    for x in topo.stages:
+        f, u, lat = ev.stage(x)
         if x.kind == "switched":
-            share = (span[..., k] - prev[..., k]) / p
-            bw = np.full_like(fk, x.bandwidth / x.oversubscription)
+            j = x.pseudo[0]
+            share = (ev.span[..., j] - ev.span_at(j - 1)) / p
+            bw = np.full_like(f, x.bandwidth / x.oversubscription)
         else:
             # destinations in this level's group whose coordinate along this dimension differs
-            lv_span = span[..., _level_last_stage(st, x.level)]
-            share = (lv_span / p) * (1.0 - 1.0 / fk)
+            share = (ev.span[..., x.top] / p) * (1.0 - 1.0 / f)
             if x.kind == "mesh":
-                bw = x.bandwidth * np.maximum(fk - 1.0, 0.0) / max(x.nodes - 1.0, 1.0)
+                bw = x.bandwidth * np.maximum(f - 1.0, 0.0) / max(x.nodes - 1.0, 1.0)
             else:
-                u = _unit_stride(x, s)
-                wrap = fk * u >= x.nodes * (1 - 1e-9)
-                hop = np.minimum(1.0, np.maximum(fk - 1.0, 0.0) / np.maximum(fk * fk / 4.0, 1.0))
+                # hop-count limit of a ring: mean distance ~f/4 (both ways round), so
+                # B_eff = B_dim (f-1) / (f^2/4); a line gets half; strided groups share links
+                wrap = f * u >= x.nodes * (1 - 1e-9)
+                hop = np.minimum(1.0, np.maximum(f - 1.0, 0.0) / np.maximum(f * f / 4.0, 1.0))
                 bw = x.bandwidth * hop * np.where(wrap, 1.0, 0.5) / u
-            bw = np.where(fk > 1.0, np.maximum(bw, 1e-300), x.bandwidth)
+            bw = np.where(f > 1.0, np.maximum(bw, 1e-300), x.bandwidth)
         if not ideal:
             bw = bw * x.cal.a2a_efficiency(p)
         tk = share * n / bw
         if not ideal:
-            tk = tk + x.latency
-        t = np.maximum(t, np.where(fk > 1.0, tk, 0.0))
+            tk = tk + lat
+        t = np.maximum(t, np.where(f > 1.0, tk, 0.0))
     return t
 
 
-def _level_last_stage(st: tuple[Stage, ...], level: int) -> int:
-    return max(i for i, x in enumerate(st) if x.level == level)
-
-
-def _p2p(n, p, s, st, *, ideal: bool):
-    span, f = _span(st, np.maximum(p, 2.0), s)
+def _p2p(n, p, s, topo: Topology, *, ideal: bool):
+    ev = _Eval(topo, np.maximum(p, 2.0), s)
     t = np.zeros_like(n)
-    for k, x in enumerate(st):
-        used = f[..., k] > 1.0
+    for x in topo.stages:
+        f, u, lat = ev.stage(x)
         if x.kind == "switched":
             bw = x.bandwidth / x.oversubscription
         elif x.kind == "mesh":
             bw = x.bandwidth / max(x.nodes - 1.0, 1.0)  # one direct link
         else:
-            bw = x.bandwidth / 2.0 / _unit_stride(x, s)  # one ring direction, shared by strides
+            bw = x.bandwidth / 2.0 / u  # one ring direction, shared by the u interleaved pairs
         if not ideal:
             bw = bw * x.cal.bus_efficiency
-        tk = n / bw + (0.0 if ideal else x.latency)
+        tk = n / bw + (0.0 if ideal else lat)
         # the outermost stage crossed is the slowest boundary of the pipeline group
-        t = np.where(used, tk, t)
+        t = np.where(f > 1.0, tk, t)
     return t
 
 
 def _evaluate(kind: str, nbytes, size, stride, system: System, *, ideal: bool) -> np.ndarray:
     n, p, s = _inputs(nbytes, size, stride)
-    st = stages(system)
+    st = topology(system)
     if kind == "all_reduce":
         t = _rs_ag(n, p, s, st, phases=2, ideal=ideal, allow_nvls=True)
     elif kind in ("reduce_scatter", "all_gather"):
