@@ -37,6 +37,8 @@ def fmt(value: float | None, dim: str) -> str:
         return format_quantity(value, "flops") + "/W"
     if dim == "bytes_per_watt":
         return format_quantity(value, "bytes") + "/W"
+    if dim == "area":
+        return f"{value:,.0f} m²" if value >= 100 else f"{value:.3g} m²"
     return format_quantity(value, dim)  # type: ignore[arg-type]
 
 
@@ -154,7 +156,7 @@ def compare(
     console.print(table(f"podsim compare ({title})", ["metric", *labels], rows))
     notes = []
     for lb, s in zip(labels, summaries, strict=True):
-        miss = sorted({m for r in s["metrics"].values() for m in r["missing"]})
+        miss = sorted({m for r in s["metrics"].values() for m in r["missing"]} - {"reported_power"})
         if miss:
             notes.append(f"{lb}: n/a where the catalog lacks {', '.join(miss)}")
     for note in notes:
