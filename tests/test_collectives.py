@@ -181,12 +181,15 @@ def test_zero_bytes_cost_zero():
     kind=st.sampled_from(KINDS),
     n=nbytes_st,
     p=st.sampled_from([2, 4, 8]),
-    sysname=st.sampled_from(["dgx", "nvl72", "cm384", "meta"]),
+    sysname=st.sampled_from(["dgx", "nvl72", "cm384", "meta", "tpu"]),
 )
 def test_scale_up_group_not_slower_than_across_scale_out(kind, n, p, sysname):
-    """The same group inside the scale-up domain vs one member per scale-up domain."""
+    """The same group inside the scale-up domain vs one member per scale-up domain.
+
+    (Switched and torus scale-up only: on a full mesh a 2-rank group gets one peer link, which
+    can be slower than a NIC -- 910B HCCS 2-card all-reduce is measured at 18 GB/s.)"""
     sysm = SYSTEMS[sysname]
-    su = sysm.levels[0].size
+    su = sysm.scale_up_domain
     inside = _call(kind, n, p, 1, sysm)
     across = _call(kind, n, p, su, sysm)
     assert inside <= across
@@ -342,3 +345,51 @@ def test_ascend_a3_dispatch_bandwidth_falls_with_ep():
     crossing = n * (ep - 1) / ep  # bytes leaving each die
     bw = crossing / t / 1e9
     assert bw == pytest.approx([146, 107, 102, 81, 57], rel=0.05)
+
+
+def test_910b_hccs_mesh_matches_limulidae():
+    """910B 8-card full mesh (reference A8, [S/U]): algbw AR 72 / AG 149 GB/s at 8 cards and
+    AR 18 / AG 38 GB/s at 2 cards (one HCCS peer link)."""
+    sysm = hccs910b()
+    for p, ar, ag in ((8, 72, 149), (2, 18, 38)):
+        t_ar = C.all_reduce(GiB, p, 1, sysm)
+        t_ag = C.all_gather(GiB, p, 1, sysm)
+        assert GiB / t_ar / 1e9 == pytest.approx(ar, rel=0.05)
+        assert GiB / t_ag / 1e9 == pytest.approx(ag, rel=0.05)
+
+
+def test_torus_full_cube_uses_all_dimensions():
+    """A 4x4x4 torus all-reduce keeps all six links busy: busbw near eta x 600 GB/s, and a
+    group on one ring gets one dimension's share (B/3), half of it without the wrap-around."""
+    cube = _system(
+        Level("cube", 64, "torus", True, 1, 600e9, 1e-6, dims=(4, 4, 4), link_type="ici")
+    )
+    eta = link_calibration("ici").bus_efficiency
+    t = C.all_reduce(GiB, 64, 1, cube)
+    assert C.bus_bandwidth("all_reduce", GiB, 64, t) == pytest.approx(eta * 600e9, rel=0.02)
+    t = C.all_reduce(GiB, 4, 1, cube)
+    assert C.bus_bandwidth("all_reduce", GiB, 4, t) == pytest.approx(eta * 200e9, rel=0.01)
+    t = C.all_reduce(GiB, 2, 1, cube)  # 2 of 4 on the ring: a line
+    assert C.bus_bandwidth("all_reduce", GiB, 2, t) == pytest.approx(eta * 100e9, rel=0.01)
+
+
+def test_nested_torus_merges_into_pod_rings():
+    """Cube (4x4x4) inside a pod whose dims count chips (16x16x16): one ring of 16 per axis."""
+    pod = _system(
+        Level("cube", 64, "torus", True, 1, 600e9, 1e-6, dims=(4, 4, 4), link_type="ici"),
+        Level("pod", 4096, "torus", True, 1, 600e9, 2e-6, dims=(16, 16, 16), link_type="ici"),
+    )
+    topo = C.topology(pod)
+    assert [x.nodes for x in topo.stages] == [16, 16, 16]
+    assert topo.blocks == ((0, 1, 2),)
+    # same answer when the outer dims are given in cube units
+    pod_units = _system(
+        Level("cube", 64, "torus", True, 1, 600e9, 1e-6, dims=(4, 4, 4), link_type="ici"),
+        Level("pod", 4096, "torus", True, 1, 600e9, 2e-6, dims=(4, 4, 4), link_type="ici"),
+    )
+    for p, s in ((16, 1), (256, 1), (4096, 1), (4, 64), (64, 4)):
+        assert C.all_reduce(GiB, p, s, pod) == C.all_reduce(GiB, p, s, pod_units)
+    # 16 chips along x wrap the pod ring: full per-dimension bandwidth
+    eta = link_calibration("ici").bus_efficiency
+    t = C.all_gather(GiB, 4, 64, pod)  # one chip per cube along x: 4 ranks, 4 apart, wrap
+    assert C.bus_bandwidth("all_gather", GiB, 4, t) == pytest.approx(eta * 200e9 / 4, rel=0.01)
