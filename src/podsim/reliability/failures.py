@@ -8,7 +8,7 @@ and its PhysicalSpec:
 - hosts: ``hosts_per_chip`` (else one host per 8 chips, or per first-level group if smaller);
 - NICs: one per chip when a scale-out level joins more than one scale-up domain;
 - switch chips, links, optics: ``switch_chips_per_chip`` / ``optics_per_chip`` when the PhysicalSpec
-  gives them; otherwise, per level whose groups span more than one host:
+  gives them (and the system spans more than one host); otherwise, per level whose groups span more than one host:
   ports = bandwidth / port bandwidth; a t-tier non-blocking switched level has t links and
   (2t-1)/radix switch chips per port; a full mesh (n-D) has Σ_d (d-1)/2 links per chip, a torus
   one link per dimension per chip. Copper levels give copper links, optical levels give
@@ -118,7 +118,10 @@ def per_chip_counts(system: System, params: ReliabilityParams | None = None) -> 
         else 0.0
     )
     phys = system.physical
-    if phys is not None:
+    spans_hosts = any(
+        min(lv.size, system.chips) > chips_per_host(system) for lv, _ in _effective_levels(system)
+    )
+    if phys is not None and spans_hosts:  # a single server has no network parts
         if phys.optics_per_chip is not None:
             counts["optical_module"] = phys.optics_per_chip.value
         if phys.switch_chips_per_chip is not None:
