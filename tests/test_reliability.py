@@ -28,6 +28,7 @@ from podsim.reliability.failures import (
     per_chip_counts,
 )
 from podsim.reliability.goodput import (
+    availability,
     ettr,
     ettr_at_chips,
     goodput_report,
@@ -307,3 +308,11 @@ def test_rates_are_per_year_in_file() -> None:
     assert f.rates["accelerator"].value == pytest.approx(
         load_params().rates_per_hour["accelerator"] * HOURS_PER_YEAR
     )
+
+
+def test_ub_mesh_availability_targets() -> None:
+    """Reference C4: 8K NPUs, MTTR 75 min: Clos 13.8 h -> 91.6%, UB-Mesh 98.5 h -> 98.8%,
+    99.78% with a 13-min MTTR."""
+    assert float(availability(13.8, 75 / 60)) == pytest.approx(0.916, abs=0.002)
+    assert float(availability(98.5, 75 / 60)) == pytest.approx(0.988, abs=0.002)
+    assert float(availability(98.5, 13 / 60)) == pytest.approx(0.9978, abs=0.0005)

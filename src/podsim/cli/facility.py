@@ -13,6 +13,7 @@ from podsim.cli.output import console, emit_json, table
 from podsim.errors import SpecError
 from podsim.facility.sizing import facility_rows
 from podsim.hardware.resolve import resolve_many
+from podsim.reliability.checkpoint import MODES
 from podsim.reliability.params import load_params
 from podsim.spec.errors import spec_error
 from podsim.spec.jobs import TrainingSpec
@@ -65,6 +66,13 @@ def facility(
     """Plant, power, cost and energy per token of each SYSTEM."""
     if days <= 0:
         raise SpecError("days must be positive", field="days", value=days)
+    if checkpoint not in MODES:
+        raise SpecError(
+            "unknown checkpoint mode",
+            field="checkpoint",
+            value=checkpoint,
+            allowed=", ".join(MODES),
+        )
     resolved = resolve_many(systems, chips)
     m = catalog.model(model) if model else None
     plan = None

@@ -11,6 +11,7 @@ from podsim import catalog
 from podsim.cli.output import console, emit_json, table
 from podsim.errors import SpecError
 from podsim.hardware.resolve import resolve_system_arg
+from podsim.reliability.checkpoint import MODES
 from podsim.reliability.goodput import goodput_for_job
 from podsim.reliability.params import HOURS_PER_YEAR, load_params, rate_set_names
 from podsim.spec.errors import spec_error
@@ -57,6 +58,13 @@ def goodput(
             field="rate-set",
             value=rate_set,
             allowed=", ".join(rate_set_names()),
+        )
+    if checkpoint not in MODES:
+        raise SpecError(
+            "unknown checkpoint mode",
+            field="checkpoint",
+            value=checkpoint,
+            allowed=", ".join(MODES),
         )
     m = catalog.model(model)
     sysm = resolve_system_arg(system, chips)

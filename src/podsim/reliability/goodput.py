@@ -40,6 +40,12 @@ def ettr(c, t, lam, loss):
     return (1.0 - c / t) / (1.0 + np.asarray(lam, float) * np.asarray(loss, float))
 
 
+def availability(mtbf, mttr):
+    """Steady-state availability MTBF / (MTBF + MTTR) (UB-Mesh Eq. 3); same units for both."""
+    mtbf = np.asarray(mtbf, float)
+    return mtbf / (mtbf + np.asarray(mttr, float))
+
+
 def per_failure_loss(t, detect, restart, reload):
     """L = detection + restart + reload + T/2 (seconds)."""
     return np.asarray(detect, float) + restart + reload + np.asarray(t, float) / 2.0
