@@ -31,6 +31,7 @@ from podsim.reliability.params import ReliabilityParams, load_params
 
 CENTRAL_SYSTEMS = (
     "cloudmatrix-384-cluster",
+    "atlas-950-superpod",
     "atlas-950-supercluster",
     "gb200-nvl72-cluster",
     "gb300-nvl72-cluster",
@@ -40,12 +41,13 @@ CENTRAL_TOKENS = 1e12
 CENTRAL_DAYS = 30.0
 
 
-def round_chips(system: System, n: int) -> int:
-    """Smallest chip count >= n made of whole scale-up domains that the structure accepts."""
+def round_chips(system: System, n: int, *, whole_domains: bool = True) -> int:
+    """Smallest chip count >= n that the structure accepts, made of whole scale-up domains
+    (or, with ``whole_domains=False``, of whole groups of every level it spans)."""
     n = max(int(math.ceil(n)), 1)
     dom = system.scale_up_domain
     sizes = sorted({lv.size for lv in system.levels[:-1]} | {dom})
-    m = int(math.ceil(n / dom) * dom)
+    m = int(math.ceil(n / dom) * dom) if whole_domains else n
     for _ in range(64):
         before = m
         for s in sizes:
@@ -96,11 +98,13 @@ def size_for_target(
     step_time_s: float | None = None,
     params: ReliabilityParams | None = None,
     max_iter: int = 100,
+    whole_domains: bool = True,
 ) -> SizingResult:
     """Chips, plant and cost to train ``tokens`` in ``days`` on ``system`` after failures.
 
     ``tokens_per_s_per_chip`` is a number (weak scaling: constant per chip) or a function of the
-    chip count. ETTR is evaluated with the structure ratios of ``system``.
+    chip count. ETTR is evaluated with the structure ratios of ``system``. ``whole_domains=False``
+    allows part of a scale-up domain (e.g. some cabinets of an Atlas 950 SuperPoD).
     """
     if tokens <= 0 or days <= 0:
         raise SpecError(
@@ -119,7 +123,7 @@ def size_for_target(
 
     def need(n: int, e: float) -> int:
         x = float(tpc_fn(n)) if tpc_fn else tpc0
-        return round_chips(system, tokens / (x * e * sched * seconds))
+        return round_chips(system, tokens / (x * e * sched * seconds), whole_domains=whole_domains)
 
     def ettr_n(n: int) -> float:
         return float(
@@ -180,7 +184,7 @@ def size_for_target(
         system=system.id,
         feasible=True,
         chips=n,
-        scale_up_domains=n // sized.scale_up_domain,
+        scale_up_domains=math.ceil(n / s_dom) if (s_dom := system.scale_up_domain) else None,
         tokens=tokens,
         days=days,
         tokens_per_s_per_chip=x,
@@ -302,6 +306,23 @@ def central_question(
             )
             row.update(res.to_dict())
             row["system"] = sid
+            part = size_for_target(
+                base,
+                tokens=tokens,
+                days=days,
+                tokens_per_s_per_chip=tpc,
+                state_bytes_per_chip=state,
+                checkpoint=checkpoint,
+                step_time_s=step_time,
+                params=p,
+                whole_domains=False,
+            )
+            row["chips_partial_domain"] = part.chips
+            if res.feasible and part.feasible and res.chips >= 2 * part.chips:
+                row["note"] = (
+                    f"rounded up to whole {base.scale_up_domain:,}-chip scale-up domains; "
+                    f"{part.chips:,} chips in part of one domain would meet the target"
+                )
         except PodsimError as exc:
             row["feasible"] = False
             row["reason"] = str(exc)
