@@ -322,11 +322,26 @@ def test_h100_8gpu_ring_collectives_busbw():
         assert C.bus_bandwidth(kind, GiB, 8, t) / 1e9 == pytest.approx(370, rel=0.03)
 
 
-@pytest.mark.parametrize("size", [4 * GiB, 8 * GiB])
-def test_gb200_nvl72_allreduce_busbw(size):
-    """coreweave/nccl-tests#43: 835-847 GB/s at 4-8 GiB over 72 GPUs (reference A8)."""
+@pytest.mark.parametrize(
+    ("size", "measured", "rel"),
+    [(512 * 2**20, 586, 0.10), (2 * GiB, 765, 0.05), (4 * GiB, 841, 0.03), (8 * GiB, 841, 0.03)],
+)
+def test_gb200_nvl72_allreduce_busbw(size, measured, rel):
+    """coreweave/nccl-tests#43, 72 GPUs: 586 GB/s at 512 MiB, 757-774 at 2 GiB, 835-847 at
+    4-8 GiB (reference A8). The alpha-beta form reaches the peak a little early (+9% at 512 MiB)."""
     t = C.all_reduce(size, 72, 1, nvl72())
-    assert 825 <= C.bus_bandwidth("all_reduce", size, 72, t) / 1e9 <= 850
+    assert C.bus_bandwidth("all_reduce", size, 72, t) / 1e9 == pytest.approx(measured, rel=rel)
+
+
+def test_log_steps_only_where_the_library_has_them():
+    """NCCL inside an NVLink domain: ranks-1 steps; HCCL over UB: log steps."""
+    small = 8.0
+    nv = C.all_reduce(small, 72, 1, nvl72())
+    ll = link_calibration("nvlink5").protocols[0]
+    assert ll.name == "LL"
+    assert nv == pytest.approx(2 * 71 * 3e-6 * ll.latency_ratio, rel=1e-3)
+    ub = C.all_reduce(small, 64, 1, cm384())
+    assert ub == pytest.approx(2 * 6 * 2e-6, rel=1e-3)
 
 
 def test_ndr_busbw_per_nic():

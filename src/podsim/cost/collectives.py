@@ -30,7 +30,9 @@ is the data each rank still holds after the inner reduce-scatters.
 * Per-stage algorithm by topology kind:
   - switched: latency ``min(ring (f-1), recursive halving/doubling or Bruck ceil(log2 f)) * alpha``
     with the bandwidth-optimal term for both (Bruck / HCCL "NB" keep ((p-1)/p) n beta for any p)
-    [Thakur et al. 2005; HCCL algorithm menu]; ``B_eff = B / oversubscription``.
+    [Thakur et al. 2005; HCCL algorithm menu]; ``B_eff = B / oversubscription``. Where the link
+    calibration says the library has no log-step algorithm on that link (NCCL inside an NVLink
+    domain: ring and chain tree both take ranks-1 steps, tuning.cc) the ring count is used.
     With in-network reduction (NVLS/SHARP) and a calibrated ``nvls_efficiency`` the stage's
     RS+AG pair of an all-reduce may instead cost ``2 alpha + n_k / (eta_nvls * B_eff)``
     [reference C2; NCCL maintainer, nccl-tests#212; nccl-tests PERFORMANCE.md].
@@ -330,8 +332,10 @@ def _rs_ag_bw(x: Stage, f, u):
 def _phase_latency(x: Stage, f, lat):
     """Latency of one RS or AG phase at a stage (0 when f = 1)."""
     fm1 = np.maximum(f - 1.0, 0.0)
-    if x.kind == "switched":
+    if x.kind == "switched" and x.cal.log_steps:
         steps = np.minimum(fm1, _ceil_log2(f))  # ring vs RHD/Bruck [Thakur et al. 2005]
+    elif x.kind == "switched":
+        steps = fm1  # NCCL inside an NVLink domain: ring / chain tree [NCCL tuning.cc]
     elif x.kind == "mesh":
         steps = np.where(f > 1.0, 1.0, 0.0)  # HCCL Mesh: one step per phase [HCCL Mesh.md]
     else:
@@ -401,7 +405,12 @@ def _rs_ag(n, p, s, topo: Topology, *, phases: int, ideal: bool, allow_nvls: boo
         eta = 1.0 if ideal else x.cal.bus_efficiency
         t = phases * ((f - 1.0) / f) * nk / (eta * bw)
         if not ideal:
-            t = t + phases * _phase_latency(x, f, lat)
+            steps_lat = phases * _phase_latency(x, f, lat)
+            t_bw = t
+            t = t_bw + steps_lat
+            # low-latency protocols (NCCL LL / LL128): cheaper steps, less bandwidth [tuning.cc]
+            for pr in x.cal.protocols:
+                t = np.minimum(t, t_bw / pr.bandwidth_ratio + steps_lat * pr.latency_ratio)
         if allow_nvls and x.kind == "switched" and x.inr and x.cal.nvls is not None:
             # NVLS / SHARP all-reduce of n_k in one pass through the switch
             # [reference C2; NCCL maintainer in nccl-tests#212; nccl-tests PERFORMANCE.md]

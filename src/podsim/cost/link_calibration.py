@@ -48,6 +48,17 @@ class A2ACurve:
 
 
 @dataclass(frozen=True)
+class Protocol:
+    """A low-latency wire protocol of the collective library (NCCL LL / LL128): per-step latency
+    and bandwidth relative to the default (Simple) protocol."""
+
+    name: str
+    latency_ratio: float
+    bandwidth_ratio: float
+    source: str
+
+
+@dataclass(frozen=True)
 class LinkCalibration:
     link_type: str
     bus: Efficiency
@@ -56,6 +67,12 @@ class LinkCalibration:
     a2a_curve: A2ACurve | None = None
     note: str | None = None
     fallback: bool = False
+    # does the collective library offer log-step algorithms (recursive halving/doubling, Bruck,
+    # HCCL RHD/NB/NHR) inside one group of this link type? NCCL inside an NVLink domain does not:
+    # ring and (chain) tree both take ranks-1 steps there [NCCL tuning.cc]
+    log_steps: bool = True
+    log_steps_source: str | None = None
+    protocols: tuple[Protocol, ...] = ()
 
     @property
     def bus_efficiency(self) -> float:
@@ -133,6 +150,55 @@ def _curve(doc: dict, link: str, file: str) -> A2ACurve | None:
     return A2ACurve(sizes, values, str(raw["source"]), str(raw["basis"]), raw.get("note"))
 
 
+def _log_steps(doc: dict, link: str, file: str) -> dict:
+    raw = doc.get("log_steps")
+    if raw is None:
+        return {}
+    field = f"{link}.log_steps"
+    if not isinstance(raw, dict) or not isinstance(raw.get("value"), bool) or "source" not in raw:
+        raise SpecError(
+            "must be a mapping with a true/false 'value' and a 'source'", file=file, field=field
+        )
+    return {"log_steps": raw["value"], "log_steps_source": str(raw["source"])}
+
+
+def _protocols(doc: dict, link: str, file: str) -> tuple[Protocol, ...]:
+    raw = doc.get("protocols")
+    if raw is None:
+        return ()
+    field = f"{link}.protocols"
+    if not isinstance(raw, dict) or "source" not in raw or not isinstance(raw.get("list"), list):
+        raise SpecError(
+            "must be a mapping with 'list' (name, latency_ratio, bandwidth_ratio) and 'source'",
+            file=file,
+            field=field,
+        )
+    out = []
+    for item in raw["list"]:
+        try:
+            name, lat, bw = (
+                str(item["name"]),
+                float(item["latency_ratio"]),
+                float(item["bandwidth_ratio"]),
+            )
+        except (KeyError, TypeError, ValueError):
+            raise SpecError(
+                "each protocol needs name, latency_ratio, bandwidth_ratio",
+                file=file,
+                field=field,
+                value=item,
+            ) from None
+        if not (lat >= 0.0 and 0.0 < bw <= 1.0):
+            raise SpecError(
+                "latency_ratio must be >= 0 and bandwidth_ratio in (0, 1]",
+                file=file,
+                field=f"{field}.{name}",
+                value=item,
+            )
+        out.append(Protocol(name, lat, bw, str(raw["source"])))
+    return tuple(out)
+
+
 @cache
 def all_link_calibrations(path: str | None = None) -> dict[str, LinkCalibration]:
     """Every entry of the links calibration file (default: the catalog's)."""
@@ -150,6 +216,8 @@ def all_link_calibrations(path: str | None = None) -> dict[str, LinkCalibration]
             nvls=_efficiency(entry, "nvls_efficiency", link, file, False),
             a2a_curve=_curve(entry, link, file),
             note=entry.get("note"),
+            protocols=_protocols(entry, link, file),
+            **_log_steps(entry, link, file),
         )
     if FALLBACK not in out:
         raise SpecError(f"the '{FALLBACK}' fallback entry is missing", file=file)
@@ -169,6 +237,9 @@ def link_calibration(link_type: str) -> LinkCalibration:
         a2a=base.a2a,
         nvls=base.nvls,
         a2a_curve=base.a2a_curve,
+        log_steps=base.log_steps,
+        log_steps_source=base.log_steps_source,
+        protocols=base.protocols,
         note=f"no calibration for link type '{link_type}': using '{FALLBACK}' (assumption)",
         fallback=True,
     )
