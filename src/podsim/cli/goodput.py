@@ -101,6 +101,7 @@ def goodput(
                 "training": pt.to_dict(),
                 **rep.to_dict(),
                 "spares": spares.to_dict(),
+                **({} if pt.fits else {"warning": "the plan does not fit in memory"}),
             }
         )
         return
