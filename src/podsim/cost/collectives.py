@@ -264,15 +264,17 @@ def _inputs(nbytes, size, stride):
         np.asarray(size, dtype=float),
         np.asarray(stride, dtype=float),
     )
-    for name, arr, low in (("nbytes", n, 0.0), ("size", p, 1.0), ("stride", s, 1.0)):
-        bad = ~np.isfinite(arr) | (arr < low)
-        if np.any(bad):
-            raise SpecError(
-                f"collective {name} must be a finite number >= {low:g}",
-                field=name,
-                value=float(arr[bad].flat[0]),
-                allowed=f"finite, >= {low:g}",
-            )
+    ok = np.isfinite(n) & (n >= 0.0) & np.isfinite(p) & (p >= 1.0) & np.isfinite(s) & (s >= 1.0)
+    if not ok.all():  # one combined check on the hot path; name the culprit only on failure
+        for name, arr, low in (("nbytes", n, 0.0), ("size", p, 1.0), ("stride", s, 1.0)):
+            bad = ~np.isfinite(arr) | (arr < low)
+            if np.any(bad):
+                raise SpecError(
+                    f"collective {name} must be a finite number >= {low:g}",
+                    field=name,
+                    value=float(arr[bad].flat[0]),
+                    allowed=f"finite, >= {low:g}",
+                )
     return n, p, s
 
 
