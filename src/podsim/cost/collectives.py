@@ -33,6 +33,8 @@ is the data each rank still holds after the inner reduce-scatters.
     [Thakur et al. 2005; HCCL algorithm menu]; ``B_eff = B / oversubscription``. Where the link
     calibration says the library has no log-step algorithm on that link (NCCL inside an NVLink
     domain: ring and chain tree both take ranks-1 steps, tuning.cc) the ring count is used.
+    Link types with low-latency protocols (NCCL LL on NVLink: ~0.14x step latency at ~1/4 of
+    the bandwidth, tuning.cc) take the faster protocol per stage.
     With in-network reduction (NVLS/SHARP) and a calibrated ``nvls_efficiency`` the stage's
     RS+AG pair of an all-reduce may instead cost ``2 alpha + n_k / (eta_nvls * B_eff)``
     [reference C2; NCCL maintainer, nccl-tests#212; nccl-tests PERFORMANCE.md].
