@@ -20,16 +20,29 @@ import numpy as np
 from podsim.catalog import data_file
 from podsim.errors import SpecError
 
+PRECISION_CLASS = {"bf16": "", "fp16": "", "fp32": "", "fp8": "_fp8", "int8": "_fp8", "fp4": "_fp4"}
+
 
 @dataclass(frozen=True)
 class ComputeCalibration:
     family: str
-    gemm_efficiency: float  # fraction of dense peak sustained by large GEMMs
+    gemm_efficiency: float  # fraction of dense 16-bit peak sustained by large GEMMs
+    gemm_efficiency_fp8: float  # ... of the fp8/int8 peak by fp8/int8 GEMMs (incl. scaling)
+    gemm_efficiency_fp4: float  # ... of the fp4 peak by fp4 GEMMs
+    grouped_gemm_ratio: float  # MoE expert (grouped) GEMMs relative to gemm_efficiency
     attention_efficiency: float  # fraction of 16-bit peak sustained by flash attention
     memory_efficiency: float  # fraction of HBM bandwidth sustained by streaming kernels
     kernel_overhead_s: float  # fixed cost per kernel (launch + tail)
     fitted: bool  # True when fitted on public cases for this family
     source: str
+
+    def gemm_efficiency_for(self, precision: str) -> float:
+        """GEMM efficiency at a precision (8-bit integer GEMMs share the fp8 figure)."""
+        return {
+            "": self.gemm_efficiency,
+            "_fp8": self.gemm_efficiency_fp8,
+            "_fp4": self.gemm_efficiency_fp4,
+        }[PRECISION_CLASS[precision]]
 
 
 @cache
@@ -45,8 +58,19 @@ def compute_calibration(family: str) -> ComputeCalibration:
     fam = doc.get("families", {}).get(family)
     merged = dict(default)
     if fam:
-        merged.update({k: v for k, v in fam.items() if k in default})
-    for k in ("gemm_efficiency", "attention_efficiency", "memory_efficiency"):
+        merged.update({k: v for k, v in fam.items() if k not in ("fitted", "source", "note")})
+    merged.setdefault("grouped_gemm_ratio", 1.0)
+    # low-precision GEMMs default to the next wider format's efficiency
+    merged.setdefault("gemm_efficiency_fp8", merged["gemm_efficiency"])
+    merged.setdefault("gemm_efficiency_fp4", merged["gemm_efficiency_fp8"])
+    for k in (
+        "gemm_efficiency",
+        "gemm_efficiency_fp8",
+        "gemm_efficiency_fp4",
+        "grouped_gemm_ratio",
+        "attention_efficiency",
+        "memory_efficiency",
+    ):
         v = float(merged[k]["value"] if isinstance(merged[k], dict) else merged[k])
         if not 0.0 < v <= 1.0:
             raise SpecError(
@@ -63,6 +87,9 @@ def compute_calibration(family: str) -> ComputeCalibration:
     return ComputeCalibration(
         family=family,
         gemm_efficiency=val("gemm_efficiency"),
+        gemm_efficiency_fp8=val("gemm_efficiency_fp8"),
+        gemm_efficiency_fp4=val("gemm_efficiency_fp4"),
+        grouped_gemm_ratio=val("grouped_gemm_ratio"),
         attention_efficiency=val("attention_efficiency"),
         memory_efficiency=val("memory_efficiency"),
         kernel_overhead_s=val("kernel_overhead_s"),

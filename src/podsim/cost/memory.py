@@ -90,35 +90,49 @@ def _layer_params(m: ModelSpec) -> tuple[float, float, float]:
     )
 
 
-def _activation_elems_per_token(m: ModelSpec, p: PlanArrays, moe: bool) -> np.ndarray:
-    """Elements saved per token by one layer on one chip (before recompute choices)."""
+def _activation_bytes_per_token(
+    m: ModelSpec, p: PlanArrays, moe: bool, gemm_in_bytes: float = 2.0
+) -> np.ndarray:
+    """Bytes saved per token by one layer on one chip for backward, after the recompute choice.
+
+    Tensors are 16-bit except GEMM inputs, which low-precision training keeps in the GEMM's
+    format for the weight-gradient GEMM (Transformer Engine FP8 saves the quantised inputs).
+    """
     h = m.hidden
     tp = p.tp.astype(float)
     sp_div = np.where(p.sequence_parallel, tp, 1.0)
+    g = gemm_in_bytes
+    mats = 3 if m.activation == "swiglu" else 2
+    # residual stream: two norm inputs (16-bit) and two norm outputs that feed GEMMs
+    repl = (2 * h * 2.0 + 2 * h * g) / sp_div
     if m.mla is not None:
         a = m.mla
         dqk = a.qk_nope_head_dim + a.qk_rope_head_dim
-        repl = 4 * h + a.q_lora_rank + a.kv_lora_rank + a.qk_rope_head_dim
-        attn_split = m.heads * (2 * dqk + 2 * a.v_head_dim + a.qk_nope_head_dim + a.v_head_dim)
+        # low-rank latents feed the up-projections; q, k, v and the attention output per head
+        repl = repl + (a.q_lora_rank + a.kv_lora_rank) * g + a.qk_rope_head_dim * 2.0
+        attn = (m.heads * (2 * dqk + a.v_head_dim) * 2.0 + m.heads * a.v_head_dim * g) / tp
+        o_in = m.heads * a.v_head_dim * g / tp
     else:
         hd = m.head_size
-        repl = 4 * h
-        attn_split = (m.heads + 2 * m.kv_heads) * hd + m.heads * hd
-    mats = 3 if m.activation == "swiglu" else 2
+        attn = ((m.heads + 2 * m.kv_heads) * hd * 2.0 + m.heads * hd * g) / tp
+        o_in = m.heads * hd * g / tp
+
+    def ffn_bytes(width: float) -> float:
+        # fc1 output (16-bit, gate and up for SwiGLU) and the activation output (fc2 input)
+        return (mats - 1) * width * 2.0 + width * g
+
     if moe and m.moe is not None:
         e = m.moe
-        ffn_split = e.shared_experts * mats * e.expert_ffn
-        routed = e.top_k * (h + mats * e.expert_ffn) + h  # permuted copies + expert internals
-        ffn_term = ffn_split / tp + routed / tp
+        ffn = (
+            e.shared_experts * ffn_bytes(e.expert_ffn)
+            + e.top_k * (h * g + ffn_bytes(e.expert_ffn))
+            + h * 2.0
+        ) / tp
     else:
-        ffn_term = mats * m.ffn / tp
-    none = repl / sp_div + attn_split / tp + ffn_term
-    selective = (
-        repl / sp_div
-        + ffn_term
-        + (m.heads * (m.head_size if m.mla is None else m.mla.v_head_dim)) / tp
-    )
-    full = h / sp_div
+        ffn = ffn_bytes(m.ffn) / tp
+    none = repl + attn + ffn
+    selective = repl + ffn + o_in  # the attention block's internals are recomputed
+    full = h * 2.0 / sp_div  # only the layer input
     return np.select([p.recompute == 0, p.recompute == 1], [none, selective], full)
 
 
@@ -151,10 +165,11 @@ def training_memory(m: ModelSpec, p: PlanArrays, precision: str) -> TrainingMemo
     opt = 12.0 * shard_o(non_expert, expert)
 
     tokens = (p.micro_batch * p.seq_len / p.cp).astype(float)
-    per_tok = dense_l * _activation_elems_per_token(m, p, False)
+    g = max(BYTES_PER_ELEMENT.get(precision, 2.0), 1.0) if precision in ("fp8", "fp4") else 2.0
+    per_tok = dense_l * _activation_bytes_per_token(m, p, False, g)
     if m.moe_layers:
-        per_tok = per_tok + moe_l * _activation_elems_per_token(m, p, True)
-    act_one_mb = 2.0 * tokens * per_tok  # 16-bit activations
+        per_tok = per_tok + moe_l * _activation_bytes_per_token(m, p, True, g)
+    act_one_mb = tokens * per_tok
     mbs = p.micro_batches.astype(float)
     inflight = np.where(pp > 1, np.minimum(pp, mbs), 1.0) * np.where(
         p.vpp > 1, 1.0 + (pp - 1) / (pp * p.vpp), 1.0
@@ -162,7 +177,7 @@ def training_memory(m: ModelSpec, p: PlanArrays, precision: str) -> TrainingMemo
     # one layer's full activations are live while it is recomputed
     recompute_ws = np.where(
         p.recompute == 2,
-        2.0 * tokens * (_activation_elems_per_token(m, _with_recompute(p, 0), bool(m.moe_layers))),
+        tokens * _activation_bytes_per_token(m, _with_recompute(p, 0), bool(m.moe_layers), g),
         0.0,
     )
     activations = act_one_mb * inflight + recompute_ws

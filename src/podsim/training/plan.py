@@ -105,13 +105,13 @@ def check_plans(
     shape = p.shape
     b = lambda x: np.broadcast_to(np.asarray(x, dtype=bool), shape)  # noqa: E731
     world = p.tp * p.pp * p.cp * p.dp
-    layers_ok = np.where(p.uneven_pp, p.pp * p.vpp <= m.layers, m.layers % (p.pp * p.vpp) == 0)
+    # uneven stages may count the embedding and the loss as pipeline units (Megatron's
+    # account_for_embedding/loss_in_pipeline_split), so up to layers + 2 virtual stages
+    layers_ok = np.where(p.uneven_pp, p.pp * p.vpp <= m.layers + 2, m.layers % (p.pp * p.vpp) == 0)
     reasons = {
         "tp*pp*cp*dp != chips": b(world != chips),
         "heads not divisible by tp": b(m.heads % p.tp != 0),
-        "kv_heads not divisible by tp": b((m.kv_heads % p.tp != 0) & (p.tp <= m.kv_heads))
-        if m.mla is None
-        else b(False),
+        "kv_heads not divisible by tp": b(m.kv_heads % p.tp != 0) if m.mla is None else b(False),
         "layers not divisible by pp*vpp": b(~layers_ok),
         "vpp > 1 needs pp > 1": b((p.vpp > 1) & (p.pp == 1)),
         "global_batch not divisible by dp*micro_batch": b(

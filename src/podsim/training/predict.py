@@ -1,0 +1,33 @@
+"""Predict a training validation case's measured metric with the training model."""
+
+from __future__ import annotations
+
+from podsim.hardware.system import system_for_case
+from podsim.spec.case import ValidationCase
+from podsim.training.plan import from_spec, raise_if_invalid
+from podsim.training.step import TrainingResult, simulate_plans
+
+
+def simulate_case(case: ValidationCase) -> TrainingResult:
+    """Run the training model on the system and plan a case describes.
+
+    Published runs may split layers unevenly over pipeline stages (Megatron's first/last-stage
+    layer options, DeepSpeed's partition methods), so uneven stages are allowed here.
+    """
+    assert case.training is not None
+    system = system_for_case(case.system)
+    plan = from_spec(case.training, case.system.chips, uneven_pp=True)
+    raise_if_invalid(plan, case.model, system.chips)
+    return simulate_plans(case.model, system, plan, case.training.precision)
+
+
+def predict_training_case(case: ValidationCase) -> float:
+    res = simulate_case(case)
+    metric = case.measured.metric
+    if metric == "tokens_per_s_per_chip":
+        return float(res.tokens_per_s_per_chip)
+    if metric == "step_time_s":
+        return float(res.step_time)
+    if metric == "mfu":
+        return float(res.mfu)
+    raise ValueError(f"unsupported training metric {metric}")
