@@ -408,3 +408,23 @@ def test_nested_torus_merges_into_pod_rings():
     eta = link_calibration("ici").bus_efficiency
     t = C.all_gather(GiB, 4, 64, pod)  # one chip per cube along x: 4 ranks, 4 apart, wrap
     assert C.bus_bandwidth("all_gather", GiB, 4, t) == pytest.approx(eta * 200e9 / 4, rel=0.01)
+
+
+def test_ascend_a3_curve_counts_dies_on_two_die_chips():
+    """CloudMatrix-class system with 910C packages (2 dies, 392 GB/s) as chips: an EP group of p
+    chips is 2p DeepEP-Ascend ranks, so p = 4/8/16/32/64 reproduces the EP 8..128 table per die."""
+    sysm = System(
+        id="t-cm",
+        name="cm",
+        chip=catalog.chip("ascend-910c"),
+        chips=384,
+        levels=(
+            Level("ub-node", 8, "switched", True, 1, 392e9, 2e-6, link_type="ub1"),
+            Level("ub-sn", 384, "switched", True, 2, 392e9, 3e-6, link_type="ub1"),
+        ),
+    )
+    n = 4096 * 7168 * 8.0
+    chips = np.array([4, 8, 16, 32, 64])
+    t = C.all_to_all(n, chips, 1, sysm)
+    per_die = n * (chips - 1) / chips / t / 2 / 1e9
+    assert per_die == pytest.approx([146, 107, 102, 81, 57], rel=0.05)

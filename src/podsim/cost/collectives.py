@@ -61,6 +61,8 @@ is the data each rank still holds after the inner reduce-scatters.
   coordinate differs) cross that stage; stages run concurrently, so
   ``T = max_k [bytes_k / (eta_a2a(p) * B_eff_k) + alpha_k]`` with eta_a2a falling with group
   size where measured (DeepEP-Ascend A3 table) [Thakur et al. 2005 pairwise exchange; reference C2].
+  Consecutive switched levels of the same link type share the chip's ports (CloudMatrix UB
+  node and supernode tiers): their terms add instead of overlapping.
   Torus dimensions are limited by hop count: ``B_eff = B_dim (f-1) / (f^2/4)``.
 * send/recv: one message over the slowest level a pipeline group of ``size`` ranks crosses.
 
@@ -110,6 +112,7 @@ class Topology:
     sizes: tuple[float, ...]
     inner: tuple[float, ...]  # chips per unit of each pseudo-level
     stages: tuple[Stage, ...]
+    dies: int = 1  # dies per chip (all-to-all curves measured per die)
 
     @cached_property
     def blocks(self) -> tuple[tuple[int, ...], ...]:
@@ -127,6 +130,26 @@ class Topology:
             else:
                 out.append([k])
         return tuple(tuple(b) for b in out)
+
+    @cached_property
+    def port_groups(self) -> tuple[tuple[int, ...], ...]:
+        """Stages that share a chip's ports: consecutive switched levels of the same link type
+        (CloudMatrix UB node + supernode tiers, Atlas 950 cabinet + SuperPoD: one set of UB ports
+        per chip, so traffic to either tier shares it). Different link types (NVLink vs NIC) and
+        torus / mesh dimensions (their own links) are separate groups."""
+        out: list[list[int]] = []
+        for k, x in enumerate(self.stages):
+            prev = self.stages[k - 1] if k else None
+            if (
+                prev is not None
+                and x.kind == "switched"
+                and prev.kind == "switched"
+                and x.cal.link_type == prev.cal.link_type
+            ):
+                out[-1].append(k)
+            else:
+                out.append([k])
+        return tuple(tuple(g) for g in out)
 
     @property
     def all_switched(self) -> bool:
@@ -224,7 +247,12 @@ def _build_topology(system: System) -> Topology:
             )
             last_torus = None
         prev = size
-    return Topology(tuple(sizes), tuple(inner), tuple(Stage(**x) for x in stages))
+    return Topology(
+        tuple(sizes),
+        tuple(inner),
+        tuple(Stage(**x) for x in stages),
+        dies=int(getattr(system.chip, "dies", 1) or 1),
+    )
 
 
 def _dims(
@@ -448,30 +476,36 @@ def _rs_ag(n, p, s, topo: Topology, *, phases: int, ideal: bool, allow_nvls: boo
 def _a2a(n, p, s, topo: Topology, *, ideal: bool):
     ev = _Eval(topo, p, s)
     t = np.zeros_like(n)
-    for x in topo.stages:
-        f, u, lat = ev.stage(x)
-        if x.kind == "switched":
-            j = x.pseudo[0]
-            share = (ev.span[..., j] - ev.span_at(j - 1)) / p
-            bw = np.full_like(f, x.bandwidth / x.oversubscription)
-        else:
-            # destinations in this level's group whose coordinate along this dimension differs
-            share = (ev.span[..., x.top] / p) * (1.0 - 1.0 / f)
-            if x.kind == "mesh":
-                bw = x.bandwidth * np.maximum(f - 1.0, 0.0) / max(x.nodes - 1.0, 1.0)
+    for group in topo.port_groups:
+        # stages of one port group share the chip's ports: their bytes queue behind each other
+        tg = np.zeros_like(n)
+        lat_g = np.zeros_like(n)
+        for k in group:
+            x = topo.stages[k]
+            f, u, lat = ev.stage(x)
+            if x.kind == "switched":
+                j = x.pseudo[0]
+                share = (ev.span[..., j] - ev.span_at(j - 1)) / p
+                bw = np.full_like(f, x.bandwidth / x.oversubscription)
             else:
-                # hop-count limit of a ring: mean distance ~f/4 (both ways round), so
-                # B_eff = B_dim (f-1) / (f^2/4); a line gets half; strided groups share links
-                wrap = f * u >= x.nodes * (1 - 1e-9)
-                hop = np.minimum(1.0, np.maximum(f - 1.0, 0.0) / np.maximum(f * f / 4.0, 1.0))
-                bw = x.bandwidth * hop * np.where(wrap, 1.0, 0.5) / u
-            bw = np.where(f > 1.0, np.maximum(bw, 1e-300), x.bandwidth)
-        if not ideal:
-            bw = bw * x.cal.a2a_efficiency(p)
-        tk = share * n / bw
-        if not ideal:
-            tk = tk + lat
-        t = np.maximum(t, np.where(f > 1.0, tk, 0.0))
+                # destinations in this level's group whose coordinate along this dimension differs
+                share = (ev.span[..., x.top] / p) * (1.0 - 1.0 / f)
+                if x.kind == "mesh":
+                    bw = x.bandwidth * np.maximum(f - 1.0, 0.0) / max(x.nodes - 1.0, 1.0)
+                else:
+                    # hop-count limit of a ring: mean distance ~f/4 (both ways round), so
+                    # B_eff = B_dim (f-1) / (f^2/4); a line gets half; strided groups share links
+                    wrap = f * u >= x.nodes * (1 - 1e-9)
+                    hop = np.minimum(1.0, np.maximum(f - 1.0, 0.0) / np.maximum(f * f / 4.0, 1.0))
+                    bw = x.bandwidth * hop * np.where(wrap, 1.0, 0.5) / u
+                bw = np.where(f > 1.0, np.maximum(bw, 1e-300), x.bandwidth)
+            if not ideal:
+                bw = bw * x.cal.a2a_efficiency(p, topo.dies)
+            used = f > 1.0
+            tg = tg + np.where(used, share * n / bw, 0.0)
+            if not ideal:
+                lat_g = np.maximum(lat_g, np.where(used, lat, 0.0))
+        t = np.maximum(t, tg + lat_g)
     return t
 
 

@@ -41,6 +41,7 @@ class A2ACurve:
     source: str
     basis: str
     note: str | None = None
+    per_die: bool = False  # sizes count dies (one rank per die, e.g. Ascend 910C: 2 per chip)
 
     def __call__(self, size) -> np.ndarray:
         x = np.log2(np.maximum(np.asarray(size, dtype=float), 1.0))
@@ -82,10 +83,15 @@ class LinkCalibration:
     def nvls_efficiency(self) -> float | None:
         return self.nvls.value if self.nvls is not None else None
 
-    def a2a_efficiency(self, size=8) -> np.ndarray:
-        """All-to-all efficiency for a group of ``size`` ranks (array-friendly)."""
+    def a2a_efficiency(self, size=8, dies: int = 1) -> np.ndarray:
+        """All-to-all efficiency for a group of ``size`` chips (array-friendly).
+
+        Where the curve was measured per die (``per_die``: one rank per die, as DeepEP-Ascend on
+        910C), a group of ``size`` chips of ``dies`` dies each is looked up at ``size * dies``.
+        """
         if self.a2a_curve is not None:
-            return self.a2a_curve(size)
+            scale = dies if self.a2a_curve.per_die else 1
+            return self.a2a_curve(np.asarray(size, dtype=float) * scale)
         return np.full(np.shape(size), self.a2a.value, dtype=float)
 
 
@@ -147,7 +153,14 @@ def _curve(doc: dict, link: str, file: str) -> A2ACurve | None:
         raise SpecError("group sizes must be >= 1 and increasing", file=file, field=field)
     if not all(0.0 < v <= 1.0 for v in values):
         raise SpecError("efficiencies must lie in (0, 1]", file=file, field=field, value=values)
-    return A2ACurve(sizes, values, str(raw["source"]), str(raw["basis"]), raw.get("note"))
+    per = raw.get("per", "rank")
+    if per not in ("rank", "die"):
+        raise SpecError(
+            "unknown unit", file=file, field=f"{field}.per", value=per, allowed="rank, die"
+        )
+    return A2ACurve(
+        sizes, values, str(raw["source"]), str(raw["basis"]), raw.get("note"), per == "die"
+    )
 
 
 def _log_steps(doc: dict, link: str, file: str) -> dict:
