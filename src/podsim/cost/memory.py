@@ -25,7 +25,7 @@ import numpy as np
 from podsim.spec.chip import BYTES_PER_ELEMENT
 from podsim.spec.model import ModelSpec
 from podsim.training.plan import PlanArrays
-from podsim.workload.layers import layer_ops
+from podsim.workload.params import dense_layer_params, moe_layer_params
 
 # CUDA/CANN context, communication library buffers and allocator fragmentation per chip.
 # Assumption, documented: ~1 GB context + ~1-2 GB NCCL/HCCL buffers + fragmentation.
@@ -77,17 +77,11 @@ def stage_layers(m: ModelSpec, p: PlanArrays) -> tuple[np.ndarray, np.ndarray]:
 
 def _layer_params(m: ModelSpec) -> tuple[float, float, float]:
     """(dense layer params, MoE layer non-expert params, MoE layer routed-expert params)."""
-    d = layer_ops(m, 1.0, moe=False)
-    norms = 2.0 * m.hidden
-    dense = d.proj_weights + d.ffn_weights + norms
-    if m.moe is None:
-        return dense, 0.0, 0.0
-    e = layer_ops(m, 1.0, moe=True)
-    return (
-        dense,
-        e.proj_weights + e.ffn_weights + m.hidden * m.moe.experts + norms,
-        e.expert_weights,
-    )
+    dense = dense_layer_params(m).total
+    moe = moe_layer_params(m)
+    if moe is None:
+        return float(dense), 0.0, 0.0
+    return float(dense), float(moe.non_expert), float(moe.expert)
 
 
 def _activation_bytes_per_token(

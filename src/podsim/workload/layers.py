@@ -20,6 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from podsim.spec.model import ModelSpec
+from podsim.workload.params import attention_params, ffn_params
 
 
 @dataclass(frozen=True)
@@ -54,21 +55,18 @@ def _attention_dims(m: ModelSpec) -> tuple[int, int]:
 
 
 def attention_projection(m: ModelSpec) -> tuple[float, float, float]:
-    """(weights, gemm input elements per token, cached KV elements per token) of the projections."""
+    """(weights, gemm input elements per token, cached KV elements per token) of the projections.
+
+    Weights come from :func:`podsim.workload.params.attention_params` (one formula for both).
+    """
     h, H = m.hidden, m.heads
+    w = float(attention_params(m))
     if m.mla is not None:
         a = m.mla
-        dqk = a.qk_nope_head_dim + a.qk_rope_head_dim
-        q = (h * a.q_lora_rank + a.q_lora_rank * H * dqk) if a.q_lora_rank else h * H * dqk
-        kv = h * (a.kv_lora_rank + a.qk_rope_head_dim) + a.kv_lora_rank * H * (
-            a.qk_nope_head_dim + a.v_head_dim
-        )
-        o = H * a.v_head_dim * h
         gemm_in = h + (a.q_lora_rank or 0) + h + a.kv_lora_rank + H * a.v_head_dim
-        return float(q + kv + o), float(gemm_in), float(a.kv_lora_rank + a.qk_rope_head_dim)
+        return w, float(gemm_in), float(a.kv_lora_rank + a.qk_rope_head_dim)
     hd, kvh = m.head_size, m.kv_heads
-    w = h * H * hd + 2 * h * kvh * hd + H * hd * h
-    return float(w), float(h + H * hd), float(2 * kvh * hd)
+    return w, float(h + H * hd), float(2 * kvh * hd)
 
 
 def attention_core_flops(m: ModelSpec, context: np.ndarray | float) -> np.ndarray:
@@ -83,8 +81,7 @@ def causal_context(seq: np.ndarray | float) -> np.ndarray:
 
 
 def _ffn_weights(m: ModelSpec, inter: int) -> float:
-    mats = 3 if m.activation == "swiglu" else 2
-    return float(mats * m.hidden * inter)
+    return float(ffn_params(m.hidden, inter, m.activation))
 
 
 def layer_ops(m: ModelSpec, seq: np.ndarray | float, *, moe: bool) -> LayerOps:
