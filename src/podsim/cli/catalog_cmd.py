@@ -121,7 +121,8 @@ def models(as_json: bool = typer.Option(False, "--json")) -> None:
                 mid,
                 str(m.layers),
                 str(m.hidden),
-                f"{pc.total / 1e9:,.1f}B",
+                f"{pc.main / 1e9:,.1f}B",
+                f"{pc.mtp / 1e9:,.1f}B" if pc.mtp else "-",
                 f"{pc.active / 1e9:,.1f}B",
                 f"{m.published_params / 1e9:,.1f}B" if m.published_params else "-",
                 "MoE" if m.moe else "dense",
@@ -134,7 +135,7 @@ def models(as_json: bool = typer.Option(False, "--json")) -> None:
     console.print(
         table(
             "models (parameters computed from the architecture)",
-            ["id", "layers", "hidden", "total", "active", "published", "kind", "attention"],
+            ["id", "layers", "hidden", "main", "+MTP", "active", "published", "kind", "attention"],
             rows,
         )
     )
