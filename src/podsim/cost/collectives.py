@@ -352,8 +352,9 @@ def _rs_ag_bw(x: Stage, f, u):
     if x.kind == "switched":
         return np.full_like(f, x.bandwidth / x.oversubscription)
     if x.kind == "mesh":
-        # direct links only: f-1 of the d-1 per-peer links (HCCL Mesh; APR detours not modelled)
-        bw = x.bandwidth * np.maximum(f - 1.0, 0.0) / max(x.nodes - 1.0, 1.0)
+        # direct links only: f-1 of the d-1 per-peer links (HCCL Mesh; APR detours not modelled);
+        # at least one link, so a fractional fan-out just above 1 (mean occupancy) stays cheap
+        bw = x.bandwidth * np.maximum(f - 1.0, 1.0) / max(x.nodes - 1.0, 1.0)
         return np.where(f > 1.0, np.maximum(bw, 1e-300), x.bandwidth)
     # torus dimension: bidirectional ring if the group wraps around it, else a line (one
     # direction usable); members u apart share every link with the u interleaved groups
@@ -491,7 +492,7 @@ def _a2a(n, p, s, topo: Topology, *, ideal: bool):
                 # destinations in this level's group whose coordinate along this dimension differs
                 share = (ev.span[..., x.top] / p) * (1.0 - 1.0 / f)
                 if x.kind == "mesh":
-                    bw = x.bandwidth * np.maximum(f - 1.0, 0.0) / max(x.nodes - 1.0, 1.0)
+                    bw = x.bandwidth * np.maximum(f - 1.0, 1.0) / max(x.nodes - 1.0, 1.0)
                 else:
                     # hop-count limit of a ring: mean distance ~f/4 (both ways round), so
                     # B_eff = B_dim (f-1) / (f^2/4); a line gets half; strided groups share links
