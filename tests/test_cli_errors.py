@@ -1,0 +1,104 @@
+"""Bad input gets a one-line error naming the field and the value, exit code 2, no traceback."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from podsim.catalog import DATA
+
+SYSTEM = yaml.safe_load((DATA / "systems" / "dgx-h100-cluster.yaml").read_text())
+
+
+def _podsim(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "podsim.cli.main", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def _check(res: subprocess.CompletedProcess, *needles: str) -> None:
+    assert res.returncode == 2, res.stdout + res.stderr
+    err = res.stderr.strip()
+    assert "Traceback" not in res.stderr and "Traceback" not in res.stdout
+    assert len(err.splitlines()) == 1, err
+    for n in needles:
+        assert n in err, (n, err)
+
+
+def _write_system(tmp_path: Path, doc: dict) -> str:
+    p = tmp_path / "system.yaml"
+    p.write_text(yaml.safe_dump(doc))
+    return str(p)
+
+
+def test_system_yaml_missing_field(tmp_path: Path) -> None:
+    doc = dict(SYSTEM)
+    del doc["chip"]
+    _check(_podsim("compare", _write_system(tmp_path, doc)), "chip", "missing")
+
+
+def test_negative_bandwidth(tmp_path: Path) -> None:
+    doc = json.loads(json.dumps(SYSTEM))
+    doc["levels"][0]["bandwidth"]["value"] = "-450 GB/s"
+    _check(_podsim("compare", _write_system(tmp_path, doc)), "levels.0.bandwidth", "-450 GB/s")
+
+
+def test_unit_typo(tmp_path: Path) -> None:
+    doc = json.loads(json.dumps(SYSTEM))
+    doc["levels"][0]["bandwidth"]["value"] = "1.6 TBs"
+    _check(_podsim("compare", _write_system(tmp_path, doc)), "levels.0.bandwidth", "1.6 TBs")
+
+
+def test_unknown_chip_id_in_a_system_file(tmp_path: Path) -> None:
+    doc = dict(SYSTEM, chip="h999")
+    _check(_podsim("compare", _write_system(tmp_path, doc)), "h999", "chip")
+
+
+def test_unknown_system_id() -> None:
+    _check(_podsim("train", "--model", "llama3-8b", "--system", "nvl9000"), "nvl9000", "system")
+
+
+def test_file_that_is_not_yaml(tmp_path: Path) -> None:
+    p = tmp_path / "broken.yaml"
+    p.write_text("levels: [unclosed\n  - : :\n")
+    _check(_podsim("compare", str(p)), "not valid YAML", str(p))
+
+
+def test_model_config_json_missing_num_hidden_layers(tmp_path: Path) -> None:
+    cfg = {
+        "hidden_size": 4096,
+        "num_attention_heads": 32,
+        "intermediate_size": 14336,
+        "vocab_size": 128256,
+        "hidden_act": "silu",
+    }
+    p = tmp_path / "config.json"
+    p.write_text(json.dumps(cfg))
+    _check(
+        _podsim("train", "--model", str(p), "--system", "dgx-h100-cluster", "--chips", "8"),
+        "num_hidden_layers",
+    )
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (("--tp", "3"), "tp*pp*cp*dp"),
+        (("--tp", "16", "--chips", "16"), "kv_heads 8 not divisible by tp 16"),
+        (("--pp", "5", "--chips", "40"), "layers 32 not divisible by pp*vpp"),
+        (("--recompute", "sometimes"), "recompute"),
+    ],
+)
+def test_impossible_training_plans_are_reported_with_the_reason(args, needle) -> None:
+    base = ["train", "--model", "llama3-8b", "--system", "dgx-h100-cluster"]
+    if "--chips" not in args:
+        base += ["--chips", "8"]
+    _check(_podsim(*base, *args), needle)
