@@ -141,7 +141,10 @@ def raise_if_invalid(p: PlanArrays, m: ModelSpec, chips: int) -> None:
         return
     broken = [r for r, v in reasons.items() if bool(np.any(v))]
     detail = {
-        "tp*pp*cp*dp != chips": f"tp*pp*cp*dp = {int(np.max(p.tp * p.pp * p.cp * p.dp))} but the system has {chips} chips",
+        "tp*pp*cp*dp != chips": (
+            f"tp*pp*cp*dp = {int(np.max(p.tp * p.pp * p.cp * p.dp))} but the system has "
+            f"{chips} chips (tp*pp*cp = {int(np.max(p.tp * p.pp * p.cp))} must divide {chips})"
+        ),
         "heads not divisible by tp": f"heads {m.heads} not divisible by tp {int(np.max(p.tp))}",
         "kv_heads not divisible by tp": f"kv_heads {m.kv_heads} not divisible by tp {int(np.max(p.tp))}",
         "layers not divisible by pp*vpp": f"layers {m.layers} not divisible by pp*vpp = {int(np.max(p.pp * p.vpp))} (allow uneven stages with --uneven-pp, as Megatron's first/last-stage layer options do)",
