@@ -1,0 +1,243 @@
+"""`podsim serve`: TTFT, TPOT, throughput per chip / system / kW / dollar-hour, memory, breakdown."""
+
+from __future__ import annotations
+
+import re
+
+import typer
+from pydantic import ValidationError
+
+from podsim import catalog
+from podsim.cli.output import console, emit_json, table
+from podsim.errors import PlanError
+from podsim.hardware.resolve import resolve_system_arg
+from podsim.spec.errors import spec_error
+from podsim.spec.jobs import ServingSpec
+from podsim.units import format_quantity, parse_quantity
+
+# capital cost per hour: straight-line depreciation over this many years (TCO convention,
+# e.g. SemiAnalysis AI-cloud TCO model: 4-5 years for accelerators)
+AMORTISATION_YEARS = 4.0
+
+
+def _time(text: str | None, field: str) -> float | None:
+    if text is None:
+        return None
+    t = text.strip()
+    if re.fullmatch(r"[0-9.eE+-]+", t):
+        return parse_quantity(float(t), "time", field=field)
+    return parse_quantity(t, "time", field=field)
+
+
+def _plant_figures(sysm, tokens_per_s_system: float) -> dict:
+    """tokens/s per kW (IT and facility power) and per dollar-hour of capital, None if unknown."""
+    from podsim.facility.plant import plant
+
+    try:
+        pl = plant(sysm)
+    except Exception:  # noqa: BLE001 - a plant the catalog cannot describe is just unknown
+        return {
+            "it_power_w": None,
+            "facility_power_w": None,
+            "capital_cost_usd": None,
+            "tokens_per_s_per_kw_it": None,
+            "tokens_per_s_per_kw_facility": None,
+            "tokens_per_dollar_hour": None,
+        }
+    it = pl.power.it.value
+    fac = pl.power.facility.value
+    acc = pl.power.accelerators.value
+    cap = pl.capital_cost.value
+    per_h = cap / (AMORTISATION_YEARS * 8760.0) if cap is not None else None
+    return {
+        "it_power_w": it,
+        "facility_power_w": fac,
+        "accelerator_power_w": acc,
+        "capital_cost_usd": cap,
+        "tokens_per_s_per_kw_it": tokens_per_s_system / (it / 1e3) if it else None,
+        "tokens_per_s_per_kw_facility": tokens_per_s_system / (fac / 1e3) if fac else None,
+        "tokens_per_s_per_kw_accelerators": tokens_per_s_system / (acc / 1e3) if acc else None,
+        "tokens_per_dollar_hour": tokens_per_s_system * 3600.0 / per_h if per_h else None,
+        "amortisation_years": AMORTISATION_YEARS,
+        "plant_missing": list(pl.missing),
+    }
+
+
+def serve(
+    model: str = typer.Option(..., help="catalog model id, model YAML or HF config.json"),
+    system: str = typer.Option(..., help="catalog system id, system YAML, or id:N"),
+    chips: int = typer.Option(None, help="chips used (default: the system's)"),
+    tp: int = typer.Option(1, help="tensor parallel"),
+    ep: int = typer.Option(1, help="expert parallel (MoE)"),
+    dp: int = typer.Option(1, help="attention data-parallel ranks per instance"),
+    pp: int = typer.Option(1, help="pipeline stages"),
+    batch: int = typer.Option(
+        None, help="sequences per attention group (TP x PP chips); default: chosen"
+    ),
+    input_len: int = typer.Option(1024, help="prompt tokens"),
+    output_len: int = typer.Option(1024, help="generated tokens"),
+    phase: str = typer.Option("end_to_end", help="end_to_end | prefill | decode"),
+    precision: str = typer.Option("bf16", help="bf16 | fp16 | fp8 | int8 | fp4"),
+    kv_precision: str = typer.Option(None, help="KV-cache precision (default bf16)"),
+    tpot: str = typer.Option(None, help="TPOT target, e.g. '50 ms' (seconds if a bare number)"),
+    ttft: str = typer.Option(None, help="TTFT target, e.g. '2 s'"),
+    draft_tokens: int = typer.Option(0, help="speculative (MTP) draft tokens per step"),
+    acceptance: float = typer.Option(None, help="mean fraction of draft tokens accepted"),
+    disaggregate: bool = typer.Option(
+        False, help="size prefill and decode pools (same plan for both) instead"
+    ),
+    kv_network: str = typer.Option(
+        "scale_up", help="disaggregated KV transfer: scale_up | scale_out"
+    ),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """Predict serving MODEL on SYSTEM: latency, throughput, memory and where the time goes."""
+    from podsim.serving.disagg import disaggregate as run_disagg
+    from podsim.serving.predict import check_plan, config_for, simulate
+    from podsim.serving.slo import choose_batch
+
+    m = catalog.model(model)
+    sysm = resolve_system_arg(system, chips)
+    n = sysm.chips
+    t_tpot, t_ttft = _time(tpot, "tpot"), _time(ttft, "ttft")
+    try:
+        spec = ServingSpec(
+            precision=precision,
+            kv_precision=kv_precision,
+            phase=phase,
+            input_len=input_len,
+            output_len=output_len,
+            batch=batch,
+            tp=tp,
+            ep=ep,
+            dp=dp,
+            pp=pp,
+            slo=({"tpot": t_tpot, "ttft": t_ttft} if (t_tpot or t_ttft) else None),
+            speculative=(
+                {"draft_tokens": draft_tokens, "acceptance_rate": acceptance}
+                if draft_tokens
+                else None
+            ),
+        )
+    except ValidationError as exc:
+        raise spec_error(exc, what="serving plan") from None
+    head = {"model": m.name, "system": sysm.id, "chips": n, "plan": spec.model_dump(mode="json")}
+    if disaggregate:
+        check_plan(m, n, spec)
+        pre = config_for(m, sysm, spec.model_copy(update={"phase": "prefill", "batch": None}))
+        dec = config_for(m, sysm, spec.model_copy(update={"phase": "decode", "batch": None}))
+        res = run_disagg(pre, dec, tpot=t_tpot, ttft=t_ttft, network=kv_network)
+        out = {**head, "disaggregated": res.as_dict()}
+        tps_sys = res.tokens_per_s_per_chip * n
+        out["tokens_per_s_system"] = tps_sys
+        out.update(_plant_figures(sysm, tps_sys))
+        if as_json:
+            emit_json(out)
+            return
+        console.print(
+            f"[bold]{m.name}[/] on [bold]{sysm.name}[/] ({n:,} chips), disaggregated "
+            f"prefill/decode, {input_len} in / {output_len} out, {precision}"
+        )
+        rows = [
+            ["prefill : decode chips", f"{res.prefill_chips_per_decode_chip:.3f} : 1"],
+            ["prefill share of chips", f"{100 * res.prefill_fraction:.1f}%"],
+            [
+                "prefill batch / tok/s/chip",
+                f"{res.prefill['batch']} / {res.prefill['prefill_tokens_per_s_per_chip']:,.0f}",
+            ],
+            [
+                "decode batch / tok/s/chip",
+                f"{res.decode['batch']} / {res.decode['decode_tokens_per_s_per_chip']:,.0f}",
+            ],
+            ["TTFT (prefill + KV transfer)", f"{res.ttft_s * 1e3:,.1f} ms"],
+            [
+                "KV per request / transfer",
+                f"{format_quantity(res.kv_bytes_per_request, 'bytes')}"
+                f" / {res.kv_transfer_s * 1e3:.2f} ms ({kv_network})",
+            ],
+            ["TPOT", f"{res.tpot_s * 1e3:,.2f} ms"],
+            ["tokens/s per chip (in+out)", f"{res.tokens_per_s_per_chip:,.1f}"],
+            ["tokens/s system (in+out)", f"{tps_sys:,.0f}"],
+        ]
+        console.print(table(None, ["", "value"], rows))
+        return
+    c, point, choice = simulate(m, sysm, spec)
+    tps_sys = point["tokens_per_s_per_chip"] * n
+    out = {
+        **head,
+        "batch": point["batch"],
+        "batch_chosen": batch is None,
+        "ttft_s": point["ttft_s"],
+        "tpot_s": point["tpot_s"],
+        "iteration_s": point["iteration_s"],
+        "prefill_tokens_per_s_per_chip": point["prefill_tokens_per_s_per_chip"],
+        "decode_tokens_per_s_per_chip": point["decode_tokens_per_s_per_chip"],
+        "tokens_per_s_per_chip": point["tokens_per_s_per_chip"],
+        "tokens_per_s_system": tps_sys,
+        "decode_tokens_per_s_system": point["decode_tokens_per_s_per_chip"] * n,
+        "replicas": n // (tp * dp * pp),
+        "memory_bytes": point["memory_bytes"],
+        "fits": point["fits"],
+        "breakdown_s": point["breakdown_s"],
+        "breakdown_fraction": {
+            k: v / point["iteration_s"] for k, v in point["breakdown_s"].items()
+        },
+    }
+    if choice is not None:
+        out["max_batch_in_memory"] = choice.limit
+        out["unconstrained"] = {
+            k: v
+            for k, v in choice.unconstrained.items()
+            if k not in ("breakdown_s", "memory_bytes")
+        }
+    else:
+        # a given batch: also report the unconstrained best, for comparison
+        try:
+            ch = choose_batch(c)
+            out["max_batch_in_memory"] = ch.limit
+            out["unconstrained"] = {
+                k: v
+                for k, v in ch.unconstrained.items()
+                if k not in ("breakdown_s", "memory_bytes")
+            }
+        except PlanError:
+            pass
+    out.update(_plant_figures(sysm, tps_sys))
+    if as_json:
+        emit_json(out)
+        return
+    console.print(
+        f"[bold]{m.name}[/] on [bold]{sysm.name}[/] ({n:,} chips), tp{tp} ep{ep} dp{dp} pp{pp}, "
+        f"{phase}, {input_len} in / {output_len} out, {precision} (KV {kv_precision or 'bf16'})"
+        + (f", {draft_tokens} draft tokens" if draft_tokens else "")
+    )
+    ms = lambda x: "-" if x != x else f"{x * 1e3:,.2f} ms"  # noqa: E731
+    rows = [
+        ["batch per attention group", f"{out['batch']}" + (" (chosen)" if batch is None else "")],
+        ["TTFT", ms(out["ttft_s"])],
+        ["TPOT", ms(out["tpot_s"])],
+        ["prefill tokens/s per chip", f"{out['prefill_tokens_per_s_per_chip']:,.1f}"],
+        ["decode tokens/s per chip", f"{out['decode_tokens_per_s_per_chip']:,.1f}"],
+        ["tokens/s per chip (in+out)", f"{out['tokens_per_s_per_chip']:,.1f}"],
+        ["tokens/s system (in+out)", f"{tps_sys:,.0f}"],
+    ]
+    for key, label in (
+        ("tokens_per_s_per_kw_it", "tokens/s per kW (IT)"),
+        ("tokens_per_s_per_kw_facility", "tokens/s per kW (facility)"),
+        ("tokens_per_dollar_hour", "tokens per $-hour (capital)"),
+    ):
+        v = out.get(key)
+        rows.append([label, f"{v:,.1f}" if v is not None else "unknown"])
+    console.print(table(None, ["", "value"], rows))
+    brows = [
+        [k, f"{v * 1e3:.3f}", f"{100 * out['breakdown_fraction'][k]:.1f}%"]
+        for k, v in out["breakdown_s"].items()
+        if v > 0
+    ]
+    console.print(table("time per iteration", ["component", "ms", "share"], brows))
+    mrows = [[k, format_quantity(v, "bytes")] for k, v in out["memory_bytes"].items()]
+    console.print(table("memory per chip", ["item", "bytes"], mrows))
+
+
+def register(app: typer.Typer) -> None:
+    app.command("serve")(serve)

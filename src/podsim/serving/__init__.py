@@ -1,0 +1,1 @@
+"""LLM serving performance model: KV cache, capacity, prefill/decode steps, SLOs, disaggregation."""

@@ -1,0 +1,115 @@
+"""Prefill/decode disaggregation: pool sizes for an input/output mix and the KV hand-over.
+
+Prefill instances turn prompts into KV caches; decode instances generate from them (DistServe,
+OSDI'24, arXiv 2401.09670; Splitwise, ISCA'24; CloudMatrix-Infer, arXiv 2506.12708). In steady
+state both pools serve the same request rate ``r``:
+
+    r = n_prefill x R_prefill / input_len = n_decode x R_decode / output_len
+
+with ``R`` the per-chip token rates of each pool at its own batch (:mod:`podsim.serving.slo`), so
+``n_prefill / n_decode = (input_len / R_prefill) / (output_len / R_decode)``. End-to-end
+throughput per chip is ``r (input_len + output_len) / (n_prefill + n_decode)``.
+
+Each request's KV cache (all layers, ``input_len`` tokens) moves from a prefill chip to a decode
+chip once, over the scale-up fabric when both pools share a supernode (CloudMatrix UB) or over
+the scale-out network otherwise; it adds to TTFT, and its bandwidth demand per chip is checked.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from podsim.cost import collectives as coll
+from podsim.errors import SpecError
+from podsim.serving.kv import kv_bytes_per_token
+from podsim.serving.slo import ServingConfig, choose_batch
+
+NETWORKS = ("scale_up", "scale_out")
+
+
+@dataclass
+class DisaggResult:
+    prefill: dict  # chosen point of the prefill pool
+    decode: dict  # chosen point of the decode pool
+    prefill_chips_per_decode_chip: float
+    prefill_fraction: float  # prefill chips / all chips
+    requests_per_s_per_chip: float
+    tokens_per_s_per_chip: float  # input + output per second per chip of both pools
+    output_tokens_per_s_per_chip: float
+    kv_bytes_per_request: float
+    kv_transfer_s: float
+    ttft_s: float  # prefill iteration + KV transfer
+    tpot_s: float
+    network: str
+
+    def as_dict(self) -> dict:
+        return {k: getattr(self, k) for k in self.__dataclass_fields__}
+
+
+def kv_transfer_time(c: ServingConfig, network: str) -> tuple[float, float]:
+    """(bytes, seconds) to move one request's KV cache from a prefill to a decode chip."""
+    if network not in NETWORKS:
+        raise SpecError(
+            "unknown KV-transfer network",
+            field="network",
+            value=network,
+            allowed=", ".join(NETWORKS),
+        )
+    nbytes = c.input_len * kv_bytes_per_token(c.model, c.kv_precision, mtp=c.mtp)
+    sysm = c.system
+    # a peer inside the scale-up domain (stride 1) or one domain away (stride = domain size)
+    stride = 1 if network == "scale_up" else max(sysm.scale_up_domain, 1)
+    if network == "scale_out" and sysm.chips <= sysm.scale_up_domain:
+        # a single domain: the transfer still uses the NICs (RDMA plane) -- cost it at the
+        # scale-out bandwidth directly
+        bw = sysm.scale_out_bandwidth
+        return nbytes, nbytes / bw
+    t = float(coll.send_recv(nbytes, stride, sysm))
+    return nbytes, t
+
+
+def disaggregate(
+    prefill: ServingConfig,
+    decode: ServingConfig,
+    *,
+    tpot: float | None = None,
+    ttft: float | None = None,
+    network: str = "scale_up",
+) -> DisaggResult:
+    """Size the prefill and decode pools for ``prefill.input_len`` / ``decode.output_len``."""
+    if prefill.phase != "prefill" or decode.phase != "decode":
+        raise SpecError("disaggregate needs a prefill config and a decode config", field="phase")
+    pc = choose_batch(prefill, ttft=ttft)
+    dc = choose_batch(decode, tpot=tpot)
+    pp_ = pc.constrained or pc.unconstrained
+    dp_ = dc.constrained or dc.unconstrained
+    if (ttft is not None and pc.constrained is None) or (
+        tpot is not None and dc.constrained is None
+    ):
+        from podsim.errors import PlanError
+
+        raise PlanError(
+            (pc.reason or dc.reason) or "no batch meets the latency targets", field="slo"
+        )
+    rp = pp_["prefill_tokens_per_s_per_chip"]
+    rd = dp_["decode_tokens_per_s_per_chip"]
+    inp, out = prefill.input_len, decode.output_len
+    # chips per request/s in each pool
+    cp = inp / rp
+    cd = out / rd
+    req_per_chip = 1.0 / (cp + cd)
+    nbytes, t_kv = kv_transfer_time(prefill, network)
+    return DisaggResult(
+        prefill=pp_,
+        decode=dp_,
+        prefill_chips_per_decode_chip=float(cp / cd),
+        prefill_fraction=float(cp / (cp + cd)),
+        requests_per_s_per_chip=float(req_per_chip),
+        tokens_per_s_per_chip=float(req_per_chip * (inp + out)),
+        output_tokens_per_s_per_chip=float(req_per_chip * out),
+        kv_bytes_per_request=float(nbytes),
+        kv_transfer_s=float(t_kv),
+        ttft_s=float(pp_["ttft_s"] + t_kv),
+        tpot_s=float(dp_["tpot_s"]),
+        network=network,
+    )

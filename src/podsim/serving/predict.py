@@ -1,0 +1,128 @@
+"""Predict a serving validation case's measured metric with the serving model.
+
+Everything comes from the fields a case carries (FORMAT.md ``serving`` block), never its id:
+
+* ``batch`` is sequences per attention group (one DP rank of ``tp x pp`` chips; with attention
+  data parallelism and ``tp = 1`` that is per chip). Absent, the batch is chosen as the engine
+  would: the largest meeting ``slo`` (TPOT/TTFT) when the case has one, else the batch that
+  maximises the measured kind of throughput within memory.
+* ``phase`` picks the scenario (:mod:`podsim.serving.slo`): ``prefill`` / ``decode`` instances of
+  a disaggregated deployment, or ``end_to_end`` continuous batching.
+* ``speculative`` adds draft tokens (MTP) with the case's acceptance rate or the default.
+* An instance is ``tp x dp x pp`` chips; the case's chips must be a whole number of instances.
+"""
+
+from __future__ import annotations
+
+from podsim.errors import PlanError, SpecError
+from podsim.hardware.system import System, system_for_case
+from podsim.serving.slo import BatchChoice, ServingConfig, choose_batch, evaluate
+from podsim.serving.step import DEFAULT_ACCEPTANCE
+from podsim.spec.case import ValidationCase
+from podsim.spec.jobs import ServingSpec
+from podsim.spec.model import ModelSpec
+
+
+def check_plan(m: ModelSpec, chips: int, s: ServingSpec) -> None:
+    """Reject impossible serving plans with the reason."""
+    inst = s.tp * s.dp * s.pp
+    if chips % inst:
+        raise PlanError(
+            f"{chips} chips are not a whole number of tp*dp*pp = {inst}-chip instances",
+            field="chips",
+            value=chips,
+            allowed=f"a multiple of {inst}",
+        )
+    if s.pp > m.layers:
+        raise PlanError(f"pp {s.pp} exceeds the model's {m.layers} layers", field="pp", value=s.pp)
+    if s.ep > 1:
+        if m.moe is None:
+            raise PlanError(
+                "expert parallelism needs a mixture-of-experts model",
+                field="ep",
+                value=s.ep,
+                allowed="1 for a dense model",
+            )
+        if s.ep > m.moe.experts:
+            raise PlanError(
+                f"ep {s.ep} is larger than the {m.moe.experts} routed experts",
+                field="ep",
+                value=s.ep,
+                allowed=f"1 to {m.moe.experts}",
+            )
+        if (s.tp * s.dp) % s.ep:
+            raise PlanError(
+                f"ep {s.ep} does not divide the tp*dp = {s.tp * s.dp} chips that hold the experts",
+                field="ep",
+                value=s.ep,
+                allowed=f"a divisor of {s.tp * s.dp}",
+            )
+    if m.moe is None and s.dp > 1 and s.ep == 1:
+        pass  # plain data-parallel replicas of a dense model: fine
+
+
+def config_for(m: ModelSpec, system: System, s: ServingSpec) -> ServingConfig:
+    spec = s.speculative
+    return ServingConfig(
+        model=m,
+        system=system,
+        input_len=float(s.input_len),
+        output_len=float(s.output_len),
+        phase=s.phase,
+        precision=s.precision,
+        kv_precision=s.kv_precision,
+        tp=s.tp,
+        ep=s.ep,
+        dp=s.dp,
+        pp=s.pp,
+        draft_tokens=spec.draft_tokens if spec else 0,
+        acceptance=(
+            spec.acceptance_rate
+            if spec is not None and spec.acceptance_rate is not None
+            else DEFAULT_ACCEPTANCE
+        ),
+    )
+
+
+def simulate(
+    m: ModelSpec, system: System, s: ServingSpec
+) -> tuple[ServingConfig, dict, BatchChoice | None]:
+    """(config, chosen point, batch choice) for a serving spec on a system."""
+    check_plan(m, system.chips, s)
+    c = config_for(m, system, s)
+    tpot = s.slo.tpot if s.slo else None
+    ttft = s.slo.ttft if s.slo else None
+    if s.batch is not None:
+        pts = evaluate(c, [s.batch])
+        point = pts.take(0)
+        if not point["fits"]:
+            from podsim.serving.capacity import ServingMemory, raise_if_not_fit
+
+            mem = point["memory_bytes"]
+            raise_if_not_fit(
+                ServingMemory(
+                    mem["weights"],
+                    mem["kv_cache"],
+                    mem["activations"],
+                    mem["runtime_reserve"],
+                    mem["capacity"],
+                )
+            )
+        return c, point, None
+    choice = choose_batch(c, tpot=tpot, ttft=ttft)
+    if tpot is None and ttft is None:
+        return c, choice.unconstrained, choice
+    if choice.constrained is None:
+        raise PlanError(choice.reason or "no batch meets the latency targets", field="slo")
+    return c, choice.constrained, choice
+
+
+def predict_serving_case(case: ValidationCase) -> float:
+    s = case.serving
+    assert s is not None
+    system = system_for_case(case.system)
+    _, point, _ = simulate(case.model, system, s)
+    metric = case.measured.metric
+    if metric not in point:
+        raise SpecError("unsupported serving metric", field="measured.metric", value=metric)
+    return float(point[metric])

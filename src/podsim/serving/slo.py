@@ -1,0 +1,329 @@
+"""Serving scenarios over a range of batch sizes, and the batch a real system would run.
+
+Three ways an engine runs a batch of ``B`` sequences per attention group:
+
+* ``decode``: steady-state decoding; every sequence is somewhere in its output, so the mean
+  cached context is ``input + output / 2``. TPOT = iteration / tokens emitted per sequence.
+* ``prefill``: a prefill instance processes ``B`` prompts per iteration; TTFT = the iteration.
+* ``end_to_end``: continuous (in-flight) batching: each iteration decodes the ``B`` running
+  sequences and prefills the prompts of the sequences that replace the finished ones --
+  ``B x emitted / output`` new prompts per iteration in steady state -- so the iteration carries
+  both (TensorRT-LLM in-flight batching, vLLM chunked prefill). TPOT = the iteration per emitted
+  token; TTFT = an iteration that also carries one whole new prompt.
+
+Throughput per chip divides by the ``tp x pp`` chips of an attention group. Memory limits ``B``
+(:mod:`podsim.serving.capacity`) at the mean KV occupancy of continuous batching.
+
+Choosing the batch: without a latency target, the batch that maximises throughput within memory
+(offline); with TPOT and/or TTFT targets, the largest batch meeting them (both reported).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from podsim.errors import PlanError
+from podsim.hardware.system import System
+from podsim.serving.capacity import (
+    RESERVE_FRACTION,
+    max_batch,
+    serving_memory,
+    weight_bytes_per_chip,
+)
+from podsim.serving.step import DEFAULT_ACCEPTANCE, DEFAULT_MOE_IMBALANCE, serving_step
+from podsim.spec.model import ModelSpec
+
+PHASES = ("prefill", "decode", "end_to_end")
+KNEE = 0.99
+
+
+@dataclass
+class ServingConfig:
+    """Everything but the batch (scalars)."""
+
+    model: ModelSpec
+    system: System
+    input_len: float
+    output_len: float
+    phase: str = "end_to_end"
+    precision: str = "bf16"
+    kv_precision: str | None = None
+    tp: int = 1
+    ep: int = 1
+    dp: int = 1
+    pp: int = 1
+    draft_tokens: int = 0
+    acceptance: float = DEFAULT_ACCEPTANCE
+    moe_imbalance: float = DEFAULT_MOE_IMBALANCE
+
+    @property
+    def group_chips(self) -> int:
+        """Chips of one attention group (one DP rank): tp x pp."""
+        return self.tp * self.pp
+
+    @property
+    def instance_chips(self) -> int:
+        return self.tp * self.dp * self.pp
+
+    @property
+    def emitted_per_seq(self) -> float:
+        return 1.0 + self.draft_tokens * self.acceptance
+
+    @property
+    def decode_context(self) -> float:
+        """Mean cached tokens of a decoding sequence in steady state."""
+        return self.input_len + self.output_len / 2.0
+
+    @property
+    def mtp(self) -> bool:
+        return self.draft_tokens > 0 and self.model.mtp_layers > 0
+
+
+@dataclass
+class ServingPoints:
+    """Metrics per batch size (arrays over ``batch``)."""
+
+    batch: np.ndarray
+    iteration_s: np.ndarray
+    tpot_s: np.ndarray
+    ttft_s: np.ndarray
+    prefill_tokens_per_s_per_chip: np.ndarray
+    decode_tokens_per_s_per_chip: np.ndarray
+    tokens_per_s_per_chip: np.ndarray  # input + output per second (end to end)
+    fits: np.ndarray
+    breakdown: dict[str, np.ndarray]
+    memory: dict[str, np.ndarray | float] = field(default_factory=dict)
+
+    def take(self, i: int) -> dict:
+        """One batch's metrics as plain floats."""
+        pick = lambda v: float(np.broadcast_to(v, self.batch.shape)[i])  # noqa: E731
+        return {
+            "batch": int(self.batch[i]),
+            "iteration_s": pick(self.iteration_s),
+            "tpot_s": pick(self.tpot_s),
+            "ttft_s": pick(self.ttft_s),
+            "prefill_tokens_per_s_per_chip": pick(self.prefill_tokens_per_s_per_chip),
+            "decode_tokens_per_s_per_chip": pick(self.decode_tokens_per_s_per_chip),
+            "tokens_per_s_per_chip": pick(self.tokens_per_s_per_chip),
+            "fits": bool(np.broadcast_to(self.fits, self.batch.shape)[i]),
+            "breakdown_s": {k: pick(v) for k, v in self.breakdown.items()},
+            "memory_bytes": {k: pick(v) for k, v in self.memory.items()},
+        }
+
+
+def _step(c: ServingConfig, **kw):
+    return serving_step(
+        c.model,
+        c.system,
+        tp=c.tp,
+        ep=c.ep,
+        dp=c.dp,
+        pp=c.pp,
+        precision=c.precision,
+        kv_precision=c.kv_precision,
+        draft_tokens=c.draft_tokens if c.phase != "prefill" else 0,
+        acceptance=c.acceptance,
+        moe_imbalance=c.moe_imbalance,
+        prompt_len=c.input_len,
+        **kw,
+    )
+
+
+def tokens_per_seq_per_step(c: ServingConfig) -> float:
+    """Tokens one sequence puts through an iteration (activation workspace)."""
+    if c.phase == "prefill":
+        return c.input_len
+    q = 1.0 + (c.draft_tokens or 0)
+    if c.phase == "decode":
+        return q
+    return q + c.emitted_per_seq * c.input_len / c.output_len
+
+
+def memory_context(c: ServingConfig) -> float:
+    return c.input_len if c.phase == "prefill" else c.decode_context
+
+
+def batch_limit(c: ServingConfig) -> int:
+    """Largest batch per attention group that fits in memory (0: the weights do not fit).
+
+    A prefill instance whose weights do not fit keeps half of its usable HBM for the prompts'
+    KV cache and activations and streams the other weights from host memory layer by layer,
+    prefetched behind the compute of the layer before (SGLang "scaling down by offloading",
+    DeepSpeed ZeRO-Inference); the transfer is assumed hidden behind prefill compute.
+    """
+    kw = dict(
+        precision=c.precision,
+        kv_precision=c.kv_precision,
+        context=memory_context(c),
+        tokens_per_seq=tokens_per_seq_per_step(c),
+        tp=c.tp,
+        ep=c.ep,
+        dp=c.dp,
+        pp=c.pp,
+        mtp=c.mtp,
+    )
+    n = int(max_batch(c.model, c.system.chip, **kw))
+    if n < 1 and c.phase == "prefill" and weights_offloaded(c) > 0:
+        n = int(max_batch(c.model, c.system.chip, weights=0.5 * usable_hbm(c), **kw))
+    return n
+
+
+def usable_hbm(c: ServingConfig) -> float:
+    return c.system.chip.hbm_capacity.value * (1.0 - RESERVE_FRACTION)
+
+
+def weights_offloaded(c: ServingConfig) -> float:
+    """Weight bytes per chip a prefill instance keeps in host memory (0 when they fit)."""
+    w = float(
+        weight_bytes_per_chip(c.model, c.precision, tp=c.tp, ep=c.ep, dp=c.dp, pp=c.pp, mtp=c.mtp)
+    )
+    if c.phase != "prefill":
+        return 0.0
+    return max(w - 0.5 * usable_hbm(c), 0.0) if w > usable_hbm(c) else 0.0
+
+
+def evaluate(c: ServingConfig, batch) -> ServingPoints:
+    """Metrics of ``batch`` sequences per attention group (array-valued)."""
+    B = np.atleast_1d(np.asarray(batch, dtype=float))
+    g = float(c.group_chips)
+    e = c.emitted_per_seq
+    if c.phase == "prefill":
+        st = _step(c, prefill_tokens=B * c.input_len)
+        t = st.time
+        pre = B * c.input_len / t / g
+        dec = np.zeros_like(t)
+        tot = pre
+        tpot = np.full_like(t, np.nan)
+        ttft = t
+    else:
+        ctx = c.decode_context
+        pf = B * e * c.input_len / c.output_len if c.phase == "end_to_end" else 0.0 * B
+        st = _step(c, seqs=B, context=ctx, prefill_tokens=pf)
+        t = st.time
+        dec = B * e / t / g
+        tpot = t / e
+        if c.phase == "end_to_end":
+            tot = B * e * (1.0 + c.input_len / c.output_len) / t / g
+            first = _step(c, seqs=B, context=ctx, prefill_tokens=pf + c.input_len)
+            ttft = first.time
+        else:
+            tot = dec
+            ttft = _step(c, prefill_tokens=np.ones_like(B) * c.input_len).time
+        pre = np.where(pf > 0, pf / t / g, 0.0) if c.phase == "end_to_end" else np.zeros_like(t)
+    mem = serving_memory(
+        c.model,
+        c.system.chip,
+        precision=c.precision,
+        kv_precision=c.kv_precision,
+        batch=B,
+        context=memory_context(c),
+        tokens_per_step=B * tokens_per_seq_per_step(c),
+        tp=c.tp,
+        ep=c.ep,
+        dp=c.dp,
+        pp=c.pp,
+        mtp=c.mtp,
+    )
+    return ServingPoints(
+        batch=B,
+        iteration_s=t,
+        tpot_s=tpot,
+        ttft_s=ttft,
+        prefill_tokens_per_s_per_chip=pre,
+        decode_tokens_per_s_per_chip=dec,
+        tokens_per_s_per_chip=tot,
+        fits=mem.fits,
+        breakdown=st.breakdown,
+        memory=mem.as_dict(),
+    )
+
+
+def batch_grid(limit: int) -> np.ndarray:
+    """Candidate batches 1..limit: every integer to 512, then ~1% steps."""
+    if limit < 1:
+        return np.zeros(0)
+    small = np.arange(1, min(limit, 512) + 1, dtype=float)
+    big = np.unique(np.floor(np.geomspace(512, limit, 400))) if limit > 512 else np.zeros(0)
+    return np.unique(np.concatenate([small, big, [float(limit)]]))
+
+
+def throughput_key(c: ServingConfig, pts: ServingPoints) -> np.ndarray:
+    if c.phase == "prefill":
+        return pts.prefill_tokens_per_s_per_chip
+    if c.phase == "decode":
+        return pts.decode_tokens_per_s_per_chip
+    return pts.tokens_per_s_per_chip
+
+
+@dataclass
+class BatchChoice:
+    constrained: dict | None  # the largest batch meeting the targets (None: no target given)
+    unconstrained: dict  # the best throughput within memory
+    limit: int  # memory limit on the batch
+    reason: str | None = None  # why no batch meets the targets
+
+
+def choose_batch(
+    c: ServingConfig, *, tpot: float | None = None, ttft: float | None = None
+) -> BatchChoice:
+    """Unconstrained best throughput within memory, and the largest batch meeting the targets."""
+    limit = batch_limit(c)
+    if limit < 1:
+        from podsim.units import format_quantity as fq
+
+        w = float(
+            weight_bytes_per_chip(
+                c.model, c.precision, tp=c.tp, ep=c.ep, dp=c.dp, pp=c.pp, mtp=c.mtp
+            )
+        )
+        raise PlanError(
+            f"not even one sequence fits: weights {fq(w, 'bytes')} per chip leave no room for "
+            f"the KV cache in {fq(c.system.chip.hbm_capacity.value, 'bytes')} HBM",
+            field="batch",
+            allowed="more TP/PP/EP chips, a lower precision or a shorter context",
+        )
+    grid = batch_grid(limit)
+    pts = evaluate(c, grid)
+    key = throughput_key(c, pts)
+    # the smallest batch within 1% of the best throughput: an engine gains nothing beyond it
+    best = int(np.flatnonzero(key >= KNEE * np.nanmax(key))[0])
+    unconstrained = pts.take(best)
+    if tpot is None and ttft is None:
+        return BatchChoice(None, unconstrained, limit)
+    ok = np.ones(grid.shape, dtype=bool)
+    if tpot is not None and c.phase != "prefill":
+        ok &= pts.tpot_s <= tpot
+    if ttft is not None:
+        ok &= pts.ttft_s <= ttft
+    if not ok.any():
+        floor_tpot = float(np.nanmin(pts.tpot_s)) if c.phase != "prefill" else None
+        floor_ttft = float(np.nanmin(pts.ttft_s))
+        parts = []
+        if tpot is not None and floor_tpot is not None and floor_tpot > tpot:
+            parts.append(
+                f"TPOT target {tpot * 1e3:.3g} ms is below the one-sequence floor "
+                f"{floor_tpot * 1e3:.3g} ms"
+            )
+        if ttft is not None and floor_ttft > ttft:
+            parts.append(f"TTFT target {ttft:.3g} s is below the floor {floor_ttft:.3g} s")
+        reason = "; ".join(parts) or "no batch meets the latency targets"
+        return BatchChoice(None, unconstrained, limit, reason)
+    # the best throughput among the batches that meet the targets (the largest, as TPOT grows
+    # with the batch)
+    idx = np.flatnonzero(ok)
+    i = int(idx[np.nanargmax(key[idx])])
+    if i + 1 < grid.size and grid[i + 1] > grid[i] + 1:
+        # refine between this grid point and the next (the grid is coarse above 512)
+        fine = np.arange(grid[i], grid[i + 1])
+        fp = evaluate(c, fine)
+        fok = np.ones(fine.shape, dtype=bool)
+        if tpot is not None and c.phase != "prefill":
+            fok &= fp.tpot_s <= tpot
+        if ttft is not None:
+            fok &= fp.ttft_s <= ttft
+        fkey = throughput_key(c, fp)
+        j = np.flatnonzero(fok)
+        return BatchChoice(fp.take(int(j[np.nanargmax(fkey[j])])), unconstrained, limit)
+    return BatchChoice(pts.take(i), unconstrained, limit)

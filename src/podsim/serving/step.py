@@ -1,0 +1,324 @@
+"""One serving-engine iteration: prefill, decode, or both in one batch (continuous batching).
+
+An *instance* is ``tp x dp x pp`` chips: ``dp`` attention data-parallel ranks of ``tp`` chips each
+(``dp = 1``: one TP replica), pipeline-split ``pp`` ways. Dense weights and attention are split by
+TP and replicated over the DP ranks; the routed experts of the MoE layers are spread over all
+``tp x dp`` chips: ``ep`` expert-parallel ranks, each splitting its experts ``tp x dp / ep`` ways.
+Every quantity below is per *attention group* (one DP rank of ``tp`` chips), whose ``seqs``
+sequences are decoded and ``prefill_tokens`` prompt tokens prefilled in this iteration; arrays
+broadcast, so one call evaluates any number of batches and plans.
+
+Per layer and chip (busiest chip):
+
+* GEMMs (attention projections, dense FFN / shared experts, router, LM head): roofline
+  ``max(FLOPs / (peak x eta_gemm), (weights + activations) / (HBM x eta_mem))`` at the batch's
+  token count -- memory-bound weight reads at small batch, compute-bound at large
+  (:func:`podsim.cost.compute.roofline_time`).
+* Routed experts: the tokens the busiest EP rank receives (``imbalance`` x mean); weights read
+  only for the experts the step touches: with ``N`` tokens of ``top_k`` experts each out of ``E``,
+  an expert is hit with probability ``1 - (1 - top_k/E)^N``.
+* Attention: decode reads the KV cache of every sequence over its context (flash-decoding:
+  ``max(KV bytes / HBM, FLOPs / attention peak)``); MLA decodes in the weight-absorbed form over
+  the latent (DeepSeek-V2 arXiv 2405.04434 sec. 2.1.2; FlashMLA), ``2 H (2 d_c + d_rope)`` FLOPs
+  per key; prefill is compute-bound causal attention (:func:`podsim.workload.layers.layer_ops`).
+* Elementwise work (norms, residuals, rotary, activation, quantisation casts): memory time.
+* Communication: TP all-reduce of the layer output twice per layer; EP dispatch (in the GEMM
+  precision, >= 8 bit) and combine (16-bit) all-to-all, one copy per distinct destination rank
+  (DeepEP-style de-duplication); PP hand-off of the hidden states between stages
+  (:mod:`podsim.cost.collectives`).
+* Fixed costs: a per-kernel cost (compute calibration) for the kernels of each layer, and a
+  per-iteration engine overhead (serving calibration).
+
+Pipeline parallelism keeps ``pp`` micro-batches in flight: each stage runs ``seqs/pp`` sequences
+through its layers, and a token's iteration visits every stage, so the iteration takes the whole
+model's time at the micro-batch size plus ``pp - 1`` hand-offs.
+
+Speculative decoding with ``d`` draft tokens verifies ``1 + d`` query tokens per sequence
+(weights read once, attention and GEMM FLOPs for ``1 + d`` tokens) and runs the draft module
+``d`` times (an MTP module = one more layer plus the LM head, DeepSeek-V3 sec. 2.2); on average it
+emits ``1 + d x acceptance`` tokens per sequence.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from podsim.cost import collectives as coll
+from podsim.cost.compute import compute_calibration, memory_time
+from podsim.errors import SpecError
+from podsim.hardware.system import System
+from podsim.serving.calibration import serving_calibration
+from podsim.serving.capacity import weight_bytes_per_element
+from podsim.serving.kv import kv_bytes_per_element, kv_elems_per_layer, kv_shard
+from podsim.spec.model import ModelSpec
+from podsim.workload.layers import LayerOps, attention_core_flops, causal_context, layer_ops
+
+# Expert load imbalance (tokens on the busiest EP rank / mean). Serving stacks balance experts
+# with redundant replicas (DeepSeek EPLB, CloudMatrix-Infer, SGLang EPLB); the training model's
+# auxiliary-loss-balanced 1.1 is used by default.
+DEFAULT_MOE_IMBALANCE = 1.1
+# Mean fraction of draft tokens accepted when a case does not say: DeepSeek-V3 report (arXiv
+# 2412.19437, sec. 5.4.3): "acceptance rate of the second token prediction ranges between 85%
+# and 90%".
+DEFAULT_ACCEPTANCE = 0.85
+# Kernels per layer of a serving engine's fused decoder layer (norm+quant, QKV GEMM,
+# rotary+cache write, attention, O GEMM, all-reduce+residual+norm, gate/up GEMM, activation,
+# down GEMM, residual) and the extra kernels of a MoE layer (router GEMM, top-k, dispatch,
+# expert GEMM x2, activation, combine, shared-expert GEMMs). Counted from TensorRT-LLM /
+# vLLM layer traces; used only for the per-kernel fixed cost.
+KERNELS_DENSE_LAYER = 10
+KERNELS_MOE_EXTRA = 8
+# Bytes per element of the dispatched activations: the GEMM precision, at least 8 bit
+# (DeepEP FP8 dispatch, CloudMatrix INT8 dispatch); combine is 16-bit.
+COMBINE_BYTES = 2.0
+
+BREAKDOWN_KEYS = (
+    "weights",
+    "kv_cache",
+    "attention_compute",
+    "gemm_compute",
+    "elementwise",
+    "tp_comm",
+    "ep_comm",
+    "pp_comm",
+    "kernel_overhead",
+    "step_overhead",
+)
+
+
+@dataclass
+class StepResult:
+    """One iteration (arrays broadcast over the inputs). Seconds; tokens per attention group."""
+
+    time: np.ndarray  # the iteration, as a sequence sees it (all pp stages)
+    breakdown: dict[str, np.ndarray]  # sums to ``time``
+    decode_tokens: np.ndarray  # tokens emitted per attention group (after acceptance)
+    prefill_tokens: np.ndarray  # prompt tokens processed per attention group
+    extra: dict[str, np.ndarray] = field(default_factory=dict)
+
+
+def gemm_efficiency(cal, precision: str) -> float:
+    """The compute calibration's GEMM efficiency at ``precision`` (per-precision where the
+    calibration has it)."""
+    fn = getattr(cal, "gemm_efficiency_for", None)
+    return float(fn(precision)) if fn is not None else float(cal.gemm_efficiency)
+
+
+def mla_absorbed_flops_per_key(m: ModelSpec) -> float:
+    """Decode attention FLOPs per query token per cached key in MLA's weight-absorbed form:
+    scores over the latent + rotary key (d_c + d_rope) and values over the latent (d_c)."""
+    a = m.mla
+    assert a is not None
+    return 2.0 * m.heads * (2 * a.kv_lora_rank + a.qk_rope_head_dim)
+
+
+def _split(a, b):
+    """Attribute a roofline max(a, b) to the larger part (for the breakdown)."""
+    t = np.maximum(a, b)
+    return t, np.where(b >= a, t, 0.0), np.where(b >= a, 0.0, t)
+
+
+def serving_step(
+    m: ModelSpec,
+    system: System,
+    *,
+    seqs=0.0,
+    context=0.0,
+    prefill_tokens=0.0,
+    prompt_len=1.0,
+    tp=1,
+    ep=1,
+    dp=1,
+    pp=1,
+    precision: str = "bf16",
+    kv_precision: str | None = None,
+    draft_tokens=0,
+    acceptance=DEFAULT_ACCEPTANCE,
+    moe_imbalance=DEFAULT_MOE_IMBALANCE,
+    overlap: str = "auto",
+) -> StepResult:
+    """Time of one iteration decoding ``seqs`` sequences at ``context`` cached tokens and
+    prefilling ``prefill_tokens`` prompt tokens of prompts ``prompt_len`` long, per attention
+    group (see the module docstring). Everything broadcasts.
+
+    ``overlap``: ``"none"`` runs the batch as one micro-batch; ``"tbo"`` splits it into two
+    micro-batches whose TP/EP communication overlaps the other's compute (SGLang two-batch
+    overlap, DeepSeek's dual micro-batch, CloudMatrix-Infer micro-batch pipelining): the
+    iteration costs ``max(compute of both halves, their communication)``, paying the weight reads
+    twice; ``"auto"`` takes the faster of the two, as a tuned deployment does.
+    """
+    if overlap not in ("auto", "none", "tbo"):
+        raise SpecError(
+            "unknown overlap mode", field="overlap", value=overlap, allowed="auto, none, tbo"
+        )
+    chip = system.chip
+    cal = compute_calibration(chip.family)
+    scal = serving_calibration(chip.family)
+    peak = chip.peak_flops(precision)
+    peak16 = chip.peak_flops("bf16")
+    bw = chip.hbm_bandwidth.value
+    eta_m = cal.memory_efficiency
+    eta_g = gemm_efficiency(cal, precision)
+    eta_g16 = gemm_efficiency(cal, "bf16")
+    eta_grouped = eta_g * float(getattr(cal, "grouped_gemm_ratio", 1.0))
+    wb = weight_bytes_per_element(precision)
+    kvb = kv_bytes_per_element(kv_precision)
+    a16 = 2.0  # activations in 16-bit
+    h = m.hidden
+
+    f = lambda x: np.asarray(x, dtype=float)  # noqa: E731
+    tp, ep, dp, pp = f(tp), f(ep), f(dp), f(pp)
+    d = f(draft_tokens)
+    S = np.maximum(f(prompt_len), 1.0)
+    ctx = f(context)
+    is_moe = m.moe is not None and m.moe_layers > 0
+    dense_ops = layer_ops(m, S, moe=False)
+    moe_ops = layer_ops(m, S, moe=True) if is_moe else None
+    kv_layer = kv_elems_per_layer(m) * kv_shard(m, tp) * kvb
+
+    def gemm(flops, wbytes, tokens_in_out, eta=eta_g, pk=peak):
+        return _split(flops / (pk * eta), (wbytes + tokens_in_out * a16) / (bw * eta_m))
+
+    def layer(ops: LayerOps, moe: bool, B, P, q) -> dict[str, np.ndarray]:
+        """One layer on the busiest chip: B decoding sequences of q query tokens, P prompt
+        tokens (per attention group)."""
+        T = B * q + P
+        out: dict[str, np.ndarray] = {}
+        # attention projections (+ dense FFN or shared experts), split by TP
+        w = (ops.proj_weights + ops.ffn_weights) / tp * wb
+        fl = T * (ops.proj_flops + ops.ffn_flops) / tp
+        _, out["weights"], out["gemm_compute"] = gemm(
+            fl, w, T * (ops.gemm_in_elems + 2 * ops.out_elems) / tp
+        )
+        # attention core: decode over the cache, prefill causal over the prompt
+        if m.mla is not None:
+            dec_fl = B * q * ctx * mla_absorbed_flops_per_key(m) / tp
+        else:
+            dec_fl = B * q * attention_core_flops(m, ctx) / tp
+        pre_fl = P * attention_core_flops(m, causal_context(S)) / tp
+        t_att_c = (dec_fl + pre_fl) / (peak16 * cal.attention_efficiency)
+        t_kv = (B * ctx + T) * kv_layer / (bw * eta_m)  # read the cache, write new entries
+        _, out["kv_cache"], out["attention_compute"] = _split(t_att_c, t_kv)
+        # elementwise traffic (+ quantisation of GEMM inputs at low precision)
+        elem = T * ops.act_elems / tp * a16
+        if wb < 2.0:
+            elem = elem + T * ops.gemm_in_elems / tp * (a16 + wb)
+        out["elementwise"] = memory_time(elem, bw, eta_m)
+        # TP: all-reduce of the attention output and of the FFN output
+        ar = coll.all_reduce(T * h * a16, tp, 1, system)
+        out["tp_comm"] = np.where(tp > 1, 2.0 * ar, 0.0)
+        out["ep_comm"] = np.zeros_like(T)
+        kernels = KERNELS_DENSE_LAYER
+        if moe and m.moe is not None:
+            e = m.moe
+            kernels += KERNELS_MOE_EXTRA
+            E = float(e.experts)
+            tokens_inst = dp * T  # distinct tokens in the instance
+            recv = tokens_inst * e.top_k / ep * moe_imbalance  # token copies, busiest rank
+            mats = 3 if m.activation == "swiglu" else 2
+            w_one = mats * h * e.expert_ffn
+            hit = 1.0 - np.power(1.0 - e.top_k / E, tokens_inst)
+            touched = (E / ep) * hit  # experts of this rank that the step uses
+            etp = tp * dp / ep  # each EP rank splits its experts over etp chips
+            _, w_t, c_t = gemm(
+                recv * 2.0 * w_one / etp,
+                touched * w_one / etp * wb,
+                recv * (h + e.expert_ffn) / etp,
+                eta_grouped,
+            )
+            _, w_r, c_r = gemm(T * ops.router_flops / tp, h * E * a16 / tp, 0.0, eta_g16, peak16)
+            out["weights"] = out["weights"] + w_t + w_r
+            out["gemm_compute"] = out["gemm_compute"] + c_t + c_r
+            # dispatch / combine: one copy per distinct destination rank of each token
+            copies = ep * (1.0 - np.power(1.0 - 1.0 / ep, e.top_k))
+            sent = T / tp * copies * h * moe_imbalance
+            a2a = coll.all_to_all(sent * max(wb, 1.0), ep, 1, system) + coll.all_to_all(
+                sent * COMBINE_BYTES, ep, 1, system
+            )
+            out["ep_comm"] = np.where(ep > 1, a2a, 0.0)
+        out["kernel_overhead"] = np.full_like(T, kernels * cal.kernel_overhead_s)
+        return out
+
+    def model_pass(B, P) -> dict[str, np.ndarray]:
+        """The whole model (all pp stages in turn) for B sequences and P prompt tokens."""
+        q = 1.0 + d
+        comp = {k: np.zeros_like(B * q + P) for k in BREAKDOWN_KEYS}
+
+        def add(parts: dict[str, np.ndarray], n) -> None:
+            for k, v in parts.items():
+                comp[k] = comp[k] + n * v
+
+        add(layer(dense_ops, False, B, P, q), m.dense_layers)
+        if moe_ops is not None:
+            add(layer(moe_ops, True, B, P, q), m.moe_layers)
+        # LM head for decoding tokens and the last token of each prompt, vocab-parallel, 16-bit
+        head_tokens = B * q + P / S
+        _, w_t, c_t = gemm(
+            head_tokens * 2.0 * h * m.vocab / tp, h * m.vocab / tp * a16, 0.0, eta_g16, peak16
+        )
+        comp["weights"] = comp["weights"] + w_t
+        comp["gemm_compute"] = comp["gemm_compute"] + c_t
+        # speculative draft: d sequential passes of an MTP module (a layer, projection, head)
+        if np.any(d > 0):
+            draft = layer(moe_ops if moe_ops is not None else dense_ops, is_moe, B, 0.0, 1.0)
+            _, w_h, c_h = gemm(
+                B * (2.0 * h * m.vocab + 4.0 * h * h) / tp,
+                (h * m.vocab + 2 * h * h) / tp * a16,
+                0.0,
+                eta_g16,
+                peak16,
+            )
+            draft["weights"] = draft["weights"] + w_h
+            draft["gemm_compute"] = draft["gemm_compute"] + c_h
+            add(draft, np.where(d > 0, d, 0.0))
+        # pipeline hand-offs: pp - 1 stage boundaries per micro-batch
+        p2p = coll.send_recv((B * q + P) * h * a16, tp * dp, system, size=pp)
+        comp["pp_comm"] = np.where(pp > 1, (pp - 1.0) * p2p, 0.0)
+        return comp
+
+    # one micro-batch of the pp in flight; a token's iteration runs it through every stage
+    B1 = f(seqs) / pp
+    P1 = f(prefill_tokens) / pp
+    one = model_pass(B1, P1)
+    half = model_pass(B1 / 2.0, P1 / 2.0)
+    comm_keys = ("tp_comm", "ep_comm")
+    t_one = sum(one.values())
+    comm2 = sum(2.0 * half[k] for k in comm_keys)
+    busy2 = sum(2.0 * v for k, v in half.items() if k not in comm_keys)
+    t_two = np.maximum(busy2, comm2)
+    if overlap == "none":
+        use_two = np.zeros(np.shape(t_one), dtype=bool)
+    elif overlap == "tbo":
+        use_two = np.ones(np.shape(t_one), dtype=bool)
+    else:
+        use_two = t_two < t_one
+    shape = np.broadcast_shapes(np.shape(t_one), np.shape(t_two))
+    comp: dict[str, np.ndarray] = {}
+    exposed = np.maximum(comm2 - busy2, 0.0)
+    for k in BREAKDOWN_KEYS:
+        if k in comm_keys:
+            share = np.where(comm2 > 0, 2.0 * half[k] / np.where(comm2 > 0, comm2, 1.0), 0.0)
+            two_k = exposed * share
+        else:
+            two_k = 2.0 * half[k]
+        comp[k] = np.broadcast_to(np.where(use_two, two_k, one[k]), shape).astype(float)
+    comp["step_overhead"] = np.full(shape, scal.step_overhead_s)
+    total = sum(comp.values())
+    emitted = f(seqs) * (1.0 + d * f(acceptance))
+    return StepResult(
+        time=total,
+        breakdown=comp,
+        decode_tokens=np.broadcast_to(emitted, shape).astype(float),
+        prefill_tokens=np.broadcast_to(f(prefill_tokens), shape).astype(float),
+        extra={
+            "two_batch_overlap": np.broadcast_to(use_two, shape),
+            "tp_comm_total": np.broadcast_to(
+                np.where(use_two, 2 * half["tp_comm"], one["tp_comm"]), shape
+            ),
+            "ep_comm_total": np.broadcast_to(
+                np.where(use_two, 2 * half["ep_comm"], one["ep_comm"]), shape
+            ),
+        },
+    )

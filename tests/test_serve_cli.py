@@ -1,0 +1,185 @@
+"""`podsim serve`: --json fields, tables, disaggregation, one-line errors with exit code 2."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+from typer.testing import CliRunner
+
+from podsim.cli.main import app
+
+runner = CliRunner()
+
+BASE = [
+    "serve",
+    "--model",
+    "llama3-70b",
+    "--system",
+    "dgx-h100-cluster",
+    "--chips",
+    "8",
+    "--tp",
+    "8",
+    "--precision",
+    "fp8",
+]
+
+
+def _podsim(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "podsim.cli.main", *args],
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+
+
+def _error(res: subprocess.CompletedProcess, *needles: str) -> None:
+    assert res.returncode == 2, res.stdout + res.stderr
+    assert "Traceback" not in res.stderr + res.stdout
+    err = res.stderr.strip()
+    assert len(err.splitlines()) == 1, err
+    for n in needles:
+        assert n in err, (n, err)
+
+
+def test_json_fields() -> None:
+    res = runner.invoke(app, [*BASE, "--tpot", "50 ms", "--json"])
+    assert res.exit_code == 0, res.output
+    out = json.loads(res.output)
+    for k in (
+        "ttft_s",
+        "tpot_s",
+        "prefill_tokens_per_s_per_chip",
+        "decode_tokens_per_s_per_chip",
+        "tokens_per_s_per_chip",
+        "tokens_per_s_system",
+        "tokens_per_s_per_kw_it",
+        "tokens_per_dollar_hour",
+        "memory_bytes",
+        "breakdown_s",
+        "breakdown_fraction",
+        "batch",
+        "max_batch_in_memory",
+        "unconstrained",
+        "plan",
+    ):
+        assert k in out, k
+    assert out["tpot_s"] <= 0.05
+    assert out["tokens_per_s_system"] == out["tokens_per_s_per_chip"] * 8
+    assert abs(sum(out["breakdown_fraction"].values()) - 1.0) < 1e-9
+    for k in ("weights", "kv_cache", "runtime_reserve", "total", "capacity"):
+        assert k in out["memory_bytes"]
+    assert out["memory_bytes"]["total"] <= out["memory_bytes"]["capacity"]
+
+
+def test_given_batch_and_table_output() -> None:
+    res = runner.invoke(app, [*BASE, "--batch", "16", "--input-len", "2048", "--output-len", "128"])
+    assert res.exit_code == 0, res.output
+    assert "TPOT" in res.output and "time per iteration" in res.output
+    assert "memory per chip" in res.output
+
+
+def test_moe_decode_with_mtp_json() -> None:
+    res = runner.invoke(
+        app,
+        [
+            "serve",
+            "--model",
+            "deepseek-v3",
+            "--system",
+            "cloudmatrix-384",
+            "--chips",
+            "160",
+            "--ep",
+            "160",
+            "--dp",
+            "160",
+            "--precision",
+            "int8",
+            "--phase",
+            "decode",
+            "--input-len",
+            "4096",
+            "--draft-tokens",
+            "1",
+            "--tpot",
+            "50 ms",
+            "--json",
+        ],
+    )
+    assert res.exit_code == 0, res.output
+    out = json.loads(res.output)
+    assert out["tpot_s"] <= 0.05
+    assert out["decode_tokens_per_s_per_chip"] > 0
+    assert out["breakdown_s"]["ep_comm"] >= 0
+
+
+def test_disaggregate_json() -> None:
+    res = runner.invoke(
+        app,
+        [
+            "serve",
+            "--model",
+            "deepseek-v3",
+            "--system",
+            "gb200-nvl72",
+            "--chips",
+            "72",
+            "--ep",
+            "72",
+            "--dp",
+            "72",
+            "--precision",
+            "fp8",
+            "--input-len",
+            "2000",
+            "--output-len",
+            "500",
+            "--disaggregate",
+            "--json",
+        ],
+    )
+    assert res.exit_code == 0, res.output
+    d = json.loads(res.output)["disaggregated"]
+    assert 0 < d["prefill_fraction"] < 1
+    assert d["kv_bytes_per_request"] > 0 and d["kv_transfer_s"] > 0
+    assert d["ttft_s"] > d["kv_transfer_s"]
+
+
+def test_error_kv_does_not_fit() -> None:
+    _error(_podsim(*BASE, "--batch", "100000", "--input-len", "32768"), "batch", "KV cache")
+
+
+def test_error_ep_above_experts() -> None:
+    _error(
+        _podsim(
+            "serve",
+            "--model",
+            "mixtral-8x22b",
+            "--system",
+            "gb200-nvl72",
+            "--chips",
+            "16",
+            "--ep",
+            "16",
+            "--dp",
+            "16",
+        ),
+        "ep",
+        "experts",
+    )
+
+
+def test_error_tpot_below_floor() -> None:
+    _error(_podsim(*BASE, "--tpot", "0.1 ms"), "TPOT", "floor")
+
+
+def test_error_bad_precision() -> None:
+    _error(_podsim(*BASE[:-1], "fp3"), "precision")
+
+
+def test_error_bad_tpot_unit() -> None:
+    _error(_podsim(*BASE, "--tpot", "fast"), "tpot")

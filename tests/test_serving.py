@@ -1,0 +1,267 @@
+"""Serving model: KV hand counts, physics bounds, monotonicity, SLO choice, errors, cases."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from podsim import catalog
+from podsim.errors import PlanError
+from podsim.hardware.system import resolve_system
+from podsim.serving.capacity import weight_bytes_per_chip
+from podsim.serving.kv import kv_bytes_per_sequence, kv_bytes_per_token, kv_bytes_per_token_per_chip
+from podsim.serving.predict import simulate
+from podsim.serving.slo import ServingConfig, choose_batch, evaluate
+from podsim.serving.step import serving_step
+from podsim.spec.jobs import ServingSpec
+
+SYSTEMS = {
+    "h100": ("dgx-h100-cluster", 8),
+    "b200": ("dgx-b200-cluster", 8),
+    "gb200": ("gb200-nvl72", 72),
+    "mi300x": ("mi300x-cluster", 8),
+    "cm384": ("cloudmatrix-384", 384),
+}
+
+
+def _sys(key: str, chips: int | None = None):
+    sid, n = SYSTEMS[key]
+    return resolve_system(sid, chips or n)
+
+
+# ------------------------------------------------------------------ KV cache, hand counts
+
+
+def test_kv_llama3_70b_hand_count() -> None:
+    m = catalog.model("llama3-70b")
+    # 80 layers x (K + V) x 8 KV heads x 128 dims x 2 bytes (bf16)
+    assert kv_bytes_per_token(m, "bf16") == 80 * 2 * 8 * 128 * 2 == 327_680
+    assert kv_bytes_per_token(m, "fp8") == 163_840
+    # TP 8 splits the 8 KV heads; TP 16 cannot split further (a head is replicated)
+    assert float(kv_bytes_per_token_per_chip(m, "bf16", tp=8)) == 327_680 / 8
+    assert float(kv_bytes_per_token_per_chip(m, "bf16", tp=16)) == 327_680 / 8
+    # PP 4 holds 20 layers per stage
+    assert float(kv_bytes_per_token_per_chip(m, "bf16", pp=4)) == 327_680 / 4
+    assert float(kv_bytes_per_sequence(m, 4096, "bf16", tp=8)) == 4096 * 327_680 / 8
+
+
+def test_kv_deepseek_v3_mla_hand_count() -> None:
+    m = catalog.model("deepseek-v3")
+    # MLA: latent 512 + rotary key 64 per layer per token, 61 layers, shared by all heads
+    assert kv_bytes_per_token(m, "bf16") == 61 * (512 + 64) * 2 == 70_272
+    # the latent is replicated on every TP rank
+    assert float(kv_bytes_per_token_per_chip(m, "bf16", tp=8)) == 70_272
+    # MTP module caches its own layer when it drafts
+    assert kv_bytes_per_token(m, "bf16", mtp=True) == (61 + m.mtp_layers) * 576 * 2
+
+
+def test_weights_per_chip_llama70b_fp8_tp8() -> None:
+    m = catalog.model("llama3-70b")
+    w = float(weight_bytes_per_chip(m, "fp8", tp=8))
+    # ~70.6e9 parameters: layers in fp8, embedding + head (2 x 128256 x 8192) in bf16, over 8
+    assert 8.5e9 < w < 9.5e9
+
+
+# ------------------------------------------------------------------ physics and monotonicity
+
+dense_models = st.sampled_from(["llama3-8b", "llama3-70b", "qwen3-32b"])
+systems = st.sampled_from(list(SYSTEMS))
+precisions = st.sampled_from(["bf16", "fp8", "fp4"])
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    model=dense_models,
+    key=systems,
+    prec=precisions,
+    tp=st.sampled_from([1, 2, 4, 8]),
+    batch=st.integers(1, 512),
+    ctx=st.integers(16, 32768),
+)
+def test_decode_never_beats_memory_bandwidth(model, key, prec, tp, batch, ctx) -> None:
+    """Each decode step must read the chip's weights and its sequences' KV at least once."""
+    m = catalog.model(model)
+    sysm = _sys(key)
+    st_ = serving_step(m, sysm, seqs=batch, context=ctx, tp=tp, precision=prec)
+    w = float(weight_bytes_per_chip(m, prec, tp=tp))
+    kv = batch * float(kv_bytes_per_sequence(m, ctx, None, tp=tp))
+    floor = (w + kv) / sysm.chip.hbm_bandwidth.value
+    assert float(st_.time) >= floor * (1 - 1e-9)
+    per_chip = batch / float(st_.time) / tp
+    assert per_chip <= batch / floor / tp * (1 + 1e-9)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    model=st.sampled_from(["llama3-70b", "deepseek-v3", "qwen3-30b-a3b"]),
+    key=systems,
+    prec=precisions,
+    ctx=st.integers(128, 16384),
+)
+def test_moe_decode_reads_at_least_non_expert_weights(model, key, prec, ctx) -> None:
+    m = catalog.model(model)
+    sysm = _sys(key)
+    ep = 8 if m.moe is not None else 1
+    b = np.array([1.0, 16.0, 256.0])
+    res = serving_step(m, sysm, seqs=b, context=ctx, ep=ep, dp=ep, precision=prec)
+    from podsim.workload.params import param_counts
+
+    pc = param_counts(m)
+    non_expert = pc.non_expert_params - pc.mtp  # every layer's dense part, read each step
+    floor = non_expert * 0.5 / sysm.chip.hbm_bandwidth.value  # >= half a byte per weight
+    assert np.all(res.time >= floor)
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    model=st.sampled_from(["llama3-8b", "llama3-70b", "deepseek-v3", "mixtral-8x22b"]),
+    key=systems,
+    prec=precisions,
+    ctx=st.integers(64, 8192),
+    phase=st.sampled_from(["decode", "end_to_end"]),
+)
+def test_tpot_grows_with_batch(model, key, prec, ctx, phase) -> None:
+    m = catalog.model(model)
+    sysm = _sys(key)
+    moe = m.moe is not None
+    c = ServingConfig(
+        m,
+        sysm,
+        input_len=ctx,
+        output_len=256,
+        phase=phase,
+        precision=prec,
+        tp=1 if moe else 8,
+        ep=8 if moe else 1,
+        dp=8 if moe else 1,
+    )
+    b = np.arange(1, 600, 7)
+    pts = evaluate(c, b)
+    assert np.all(np.diff(pts.tpot_s) >= -1e-12)
+    assert np.all(np.diff(pts.iteration_s) >= -1e-12)
+
+
+@pytest.mark.parametrize("target_ms", [20, 40, 80, 200])
+def test_chosen_batch_meets_tpot(target_ms) -> None:
+    m = catalog.model("llama3-70b")
+    c = ServingConfig(m, _sys("h100"), input_len=1024, output_len=512, precision="fp8", tp=8)
+    try:
+        ch = choose_batch(c, tpot=target_ms / 1e3)
+    except PlanError:
+        pytest.skip("no batch fits")
+    if ch.constrained is None:
+        assert ch.reason
+        return
+    assert ch.constrained["tpot_s"] <= target_ms / 1e3
+    # one more sequence would break the target (or the memory limit)
+    nxt = evaluate(c, [ch.constrained["batch"] + 1]).take(0)
+    assert nxt["tpot_s"] > target_ms / 1e3 or ch.constrained["batch"] + 1 > ch.limit
+    # unconstrained: the smallest batch within 1% of the best throughput in memory
+    assert (
+        ch.unconstrained["tokens_per_s_per_chip"] >= 0.99 * ch.constrained["tokens_per_s_per_chip"]
+    )
+
+
+def test_speculative_decoding_emits_more_tokens_per_step() -> None:
+    m = catalog.model("deepseek-v3")
+    sysm = _sys("cm384", 160)
+    kw = dict(seqs=32, context=4096, ep=160, dp=160, precision="int8")
+    plain = serving_step(m, sysm, **kw)
+    spec = serving_step(m, sysm, draft_tokens=1, acceptance=0.8, **kw)
+    assert float(spec.decode_tokens) == pytest.approx(32 * 1.8)
+    assert float(spec.time) > float(plain.time)
+    # verifying one more token costs far less than a second step
+    assert float(spec.time) < 1.8 * float(plain.time)
+
+
+def test_breakdown_sums_to_iteration() -> None:
+    m = catalog.model("deepseek-v3")
+    res = serving_step(
+        m,
+        _sys("h100"),
+        seqs=np.array([1, 64, 512]),
+        context=2048,
+        ep=8,
+        dp=8,
+        precision="fp8",
+        prefill_tokens=1000,
+        prompt_len=2000,
+    )
+    assert np.allclose(sum(res.breakdown.values()), res.time)
+    assert all(np.all(v >= 0) for v in res.breakdown.values())
+
+
+def test_mla_kv_smaller_than_gqa_equivalent() -> None:
+    """MLA's latent cache makes DeepSeek's KV read per token far smaller than MHA's would be."""
+    m = catalog.model("deepseek-v3")
+    mha = 61 * 2 * 128 * 128 * 2  # K and V of 128 heads x 128 dims, bf16
+    assert kv_bytes_per_token(m) < mha / 50
+
+
+def test_deterministic() -> None:
+    m = catalog.model("llama3-70b")
+    c = ServingConfig(m, _sys("b200"), input_len=512, output_len=256, precision="fp4", tp=1)
+    a = choose_batch(c, tpot=0.05)
+    b = choose_batch(c, tpot=0.05)
+    assert a.constrained == b.constrained
+
+
+# ------------------------------------------------------------------ errors
+
+
+def _spec(**kw) -> ServingSpec:
+    base = dict(precision="fp8", input_len=1024, output_len=256)
+    base.update(kw)
+    return ServingSpec(**base)
+
+
+def test_batch_whose_kv_cannot_fit() -> None:
+    m = catalog.model("llama3-70b")
+    with pytest.raises(PlanError, match="KV cache"):
+        simulate(m, _sys("h100"), _spec(tp=8, batch=100_000, input_len=32768))
+
+
+def test_weights_do_not_fit() -> None:
+    m = catalog.model("llama3.1-405b")
+    with pytest.raises(PlanError, match="weights"):
+        simulate(m, _sys("h100", 8), _spec(tp=1))
+
+
+def test_ep_larger_than_experts() -> None:
+    m = catalog.model("mixtral-8x22b")
+    with pytest.raises(PlanError, match="experts"):
+        simulate(m, _sys("gb200", 16), _spec(ep=16, dp=16))
+
+
+def test_ep_on_dense_model() -> None:
+    with pytest.raises(PlanError, match="mixture-of-experts"):
+        simulate(catalog.model("llama3-70b"), _sys("h100"), _spec(ep=8, dp=8))
+
+
+def test_chips_not_whole_instances() -> None:
+    with pytest.raises(PlanError, match="instances"):
+        simulate(catalog.model("llama3-70b"), _sys("h100", 8), _spec(tp=3))
+
+
+def test_tpot_target_below_floor() -> None:
+    m = catalog.model("llama3-70b")
+    with pytest.raises(PlanError, match="floor"):
+        simulate(m, _sys("h100"), _spec(tp=8, slo={"tpot": "0.1 ms"}))
+
+
+# ------------------------------------------------------------------ validation cases
+
+
+def test_every_public_serving_case_is_predicted() -> None:
+    from pathlib import Path
+
+    from podsim.validate.runner import run_file
+
+    path = Path(__file__).resolve().parents[2] / "shared" / "validation" / "cases.yaml"
+    if not path.exists():
+        pytest.skip("shared validation cases not present")
+    res = [r for r in run_file(path) if r.kind == "serving"]
+    assert res
+    assert all(r.status == "ok" for r in res), [(r.id, r.reason) for r in res if r.status != "ok"]
