@@ -33,6 +33,7 @@ class ComputeCalibration:
     attention_efficiency: float  # fraction of 16-bit peak sustained by flash attention
     memory_efficiency: float  # fraction of HBM bandwidth sustained by streaming kernels
     kernel_overhead_s: float  # fixed cost per kernel (launch + tail)
+    gemm_k0: float  # fixed per-tile cost of a GEMM, in equivalent reduction-dimension length
     fitted: bool  # True when fitted on public cases for this family
     source: str
 
@@ -93,9 +94,30 @@ def compute_calibration(family: str) -> ComputeCalibration:
         attention_efficiency=val("attention_efficiency"),
         memory_efficiency=val("memory_efficiency"),
         kernel_overhead_s=val("kernel_overhead_s"),
+        gemm_k0=val("gemm_k0"),
         fitted=bool(fam and fam.get("fitted", False)),
         source=str((fam or default).get("source", doc.get("source", ""))),
     )
+
+
+def k_efficiency(gemms, tp, k0: float) -> np.ndarray:
+    """FLOP-weighted efficiency factor of GEMMs with a short reduction dimension K.
+
+    A GEMM tile iterates over K in fixed-size steps and pays a fixed prologue/epilogue (loading
+    the first operand tiles, scaling, writing C); with that fixed cost worth ``k0`` of K, a GEMM
+    runs at K / (K + k0) of its long-K efficiency. ``gemms`` lists (FLOPs, K, K split by TP);
+    returns sum(F) / sum(F * (K + k0) / K) (1 for an empty list).
+    """
+    tp = np.asarray(tp, dtype=float)
+    total = 0.0
+    weighted = 0.0
+    for flops, k, split in gemms:
+        kk = k / tp if split else np.full_like(tp, float(k))
+        total = total + flops
+        weighted = weighted + flops * (kk + k0) / kk
+    if not gemms:
+        return np.ones_like(tp)
+    return total / weighted
 
 
 def roofline_time(flops, nbytes, peak: float, hbm_bw: float, eta_c: float, eta_m: float):

@@ -58,15 +58,29 @@ def dispatch_bytes_per_level(
 
 
 def dispatch_time(system: System, tokens, token_bytes, top_k: int, experts: int, ep, stride=1):
-    """Seconds for one dispatch (or combine) of ``tokens`` tokens per rank over the EP group."""
+    """Seconds for one dispatch (or combine) of ``tokens`` tokens per rank over the EP group.
+
+    Consecutive switched levels of one link type share the chip's ports (CloudMatrix UB node and
+    supernode tiers), so their bytes queue behind each other; different link types (NVLink and
+    the NIC) run concurrently and the slowest bounds the time (as in cost.collectives).
+    """
     nbytes = dispatch_bytes_per_level(system, tokens, token_bytes, top_k, experts, ep, stride)
     ep_arr = np.asarray(ep, dtype=float)
-    t = np.zeros(nbytes.shape[:-1])
+    per_port: dict[int, np.ndarray] = {}
+    group = 0
     for k, lv in enumerate(system.levels):
+        prev = system.levels[k - 1] if k else None
+        if prev is None or not (
+            prev.link_type == lv.link_type and lv.kind == prev.kind == "switched"
+        ):
+            group = k
         cal = link_calibration(lv.link_type)
-        bw = lv.bandwidth / lv.oversubscription * cal.a2a_efficiency(ep_arr)
-        tk = nbytes[..., k] / bw + lv.latency
-        t = np.maximum(t, np.where(nbytes[..., k] > 0, tk, 0.0))
+        bw = lv.bandwidth / lv.oversubscription * cal.a2a_efficiency(ep_arr, system.chip.dies)
+        tk = np.where(nbytes[..., k] > 0, nbytes[..., k] / bw + lv.latency, 0.0)
+        per_port[group] = per_port.get(group, 0.0) + tk
+    t = np.zeros(nbytes.shape[:-1])
+    for tk in per_port.values():
+        t = np.maximum(t, tk)
     return np.where(ep_arr > 1, t, 0.0)
 
 

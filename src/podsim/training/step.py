@@ -20,7 +20,7 @@ import numpy as np
 
 from podsim.cost import collectives as coll
 from podsim.cost import moe as moe_cost
-from podsim.cost.compute import compute_calibration, memory_time, roofline_time
+from podsim.cost.compute import compute_calibration, k_efficiency, memory_time, roofline_time
 from podsim.cost.memory import TrainingMemory, _layer_params, stage_layers, training_memory
 from podsim.hardware.system import System
 from podsim.spec.chip import BYTES_PER_ELEMENT
@@ -126,7 +126,8 @@ def simulate_plans(
         gemm_flops = T * (ops.proj_flops + ops.ffn_flops) / tp
         w_bytes = (ops.proj_weights + ops.ffn_weights) / tp * gemm_b
         act_bytes = T * (ops.gemm_in_elems + 2 * ops.out_elems) / tp * 2.0
-        t_gemm = _gemm(gemm_flops, w_bytes, act_bytes, peak, bw, cal, precision)
+        kf = k_efficiency((*ops.proj_gemms, *ops.ffn_gemms), tp, cal.gemm_k0)
+        t_gemm = _gemm(gemm_flops, w_bytes, act_bytes, peak, bw, cal, precision, kf)
         t_exp = np.zeros(shape)
         ep_comm = np.zeros(shape)
         if moe and m.moe is not None:
@@ -134,8 +135,9 @@ def simulate_plans(
             exp_flops = T / tp * ops.expert_flops * moe_imbalance
             exp_w = ops.expert_weights / ep * gemm_b
             exp_act = T / tp * m.moe.top_k * (m.hidden + 2 * m.moe.expert_ffn) * 2.0
+            kx = k_efficiency(ops.expert_gemms, tp, cal.gemm_k0)
             t_exp = _gemm(
-                exp_flops, exp_w, exp_act, peak, bw, cal, precision, cal.grouped_gemm_ratio
+                exp_flops, exp_w, exp_act, peak, bw, cal, precision, cal.grouped_gemm_ratio * kx
             )
             # dispatch (low precision when training in fp8/fp4) and combine (16-bit), fwd + bwd
             disp_b = m.hidden * (1.0 if low_precision else 2.0)

@@ -45,6 +45,11 @@ class LayerOps:
     gemm_in_elems: float  # activation elements entering GEMMs per token (for low-precision casts)
     kv_elems: float  # K and V (or MLA latent) elements cached per token
     out_elems: float  # hidden-state elements leaving the layer per token (= hidden)
+    # GEMMs as (FLOPs per token, reduction dimension K, K split by tensor parallelism?), for the
+    # shape-dependent efficiency of short-K GEMMs (cost.compute.k_efficiency)
+    proj_gemms: tuple[tuple[float, float, bool], ...] = ()
+    ffn_gemms: tuple[tuple[float, float, bool], ...] = ()
+    expert_gemms: tuple[tuple[float, float, bool], ...] = ()
 
 
 def _attention_dims(m: ModelSpec) -> tuple[int, int]:
@@ -115,7 +120,44 @@ def layer_ops(m: ModelSpec, seq: np.ndarray | float, *, moe: bool) -> LayerOps:
         router = 0.0
         act += 3 * m.ffn if m.activation == "swiglu" else 2 * m.ffn
         gemm_in = p_in + h + m.ffn
+    h, H = m.hidden, m.heads
+    if m.mla is not None:
+        a = m.mla
+        dqk = a.qk_nope_head_dim + a.qk_rope_head_dim
+        q = (
+            (
+                (2.0 * h * a.q_lora_rank, h, False),
+                (2.0 * a.q_lora_rank * H * dqk, a.q_lora_rank, False),
+            )
+            if a.q_lora_rank
+            else ((2.0 * h * H * dqk, h, False),)
+        )
+        proj_g = (
+            *q,
+            (2.0 * h * (a.kv_lora_rank + a.qk_rope_head_dim), h, False),
+            (2.0 * a.kv_lora_rank * H * (a.qk_nope_head_dim + a.v_head_dim), a.kv_lora_rank, False),
+            (2.0 * H * a.v_head_dim * h, H * a.v_head_dim, True),
+        )
+    else:
+        hd = m.head_size
+        proj_g = ((2.0 * h * (H + 2 * m.kv_heads) * hd, h, False), (2.0 * H * hd * h, H * hd, True))
+    mats = 3 if m.activation == "swiglu" else 2
+
+    def ffn_g(width: float, copies: float) -> tuple[tuple[float, float, bool], ...]:
+        return (
+            (copies * 2.0 * h * width * (mats - 1), h, False),
+            (copies * 2.0 * width * h, width, True),
+        )
+
+    if moe and m.moe is not None:
+        ffn_gm = ffn_g(m.moe.expert_ffn, m.moe.shared_experts) if m.moe.shared_experts else ()
+        exp_gm = ffn_g(m.moe.expert_ffn, m.moe.top_k)
+    else:
+        ffn_gm, exp_gm = ffn_g(m.ffn, 1), ()
     return LayerOps(
+        proj_gemms=proj_g,
+        ffn_gemms=ffn_gm,
+        expert_gemms=tuple((fl, k, False) for fl, k, _ in exp_gm),
         proj_flops=2.0 * pw,
         ffn_flops=ffn_f,
         expert_flops=exp_f,
