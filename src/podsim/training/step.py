@@ -178,7 +178,7 @@ def simulate_plans(
         cp_exp = np.maximum(cp_comm - (t_attn * (1.0 + BWD_ATTN) if overlap else 0.0), 0.0)
 
         # expert parallel: dispatch/combine overlap with another micro-batch's compute
-        ep_exp = ep_comm
+        ep_exp = np.maximum(ep_comm - (fwd + bwd if overlap else 0.0), 0.0)
         return {
             "fwd": fwd,
             "bwd": bwd,
