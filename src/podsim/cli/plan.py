@@ -1,0 +1,288 @@
+"""`podsim plan train|serve`: exhaustive search for the best parallel plan (presentation only)."""
+
+from __future__ import annotations
+
+import typer
+
+from podsim import catalog
+from podsim.cli.output import console, emit_json, table
+from podsim.errors import SpecError
+from podsim.hardware.resolve import resolve_system_arg
+from podsim.units import format_quantity
+
+plan_app = typer.Typer(
+    name="plan",
+    help="Find the best parallel plan for training or serving by exhaustive search.",
+    no_args_is_help=True,
+)
+
+
+def _int_list(text: str | None, field: str) -> list[int]:
+    if not text:
+        return []
+    try:
+        return [int(x.strip().replace("_", "")) for x in text.split(",") if x.strip()]
+    except ValueError:
+        raise SpecError(
+            "expected comma-separated whole numbers",
+            field=field,
+            value=text,
+            allowed="e.g. 1024,2048,4096",
+        ) from None
+
+
+def _rejections(rejected: dict[str, int]) -> list[list]:
+    return [[r, f"{c:,}"] for r, c in sorted(rejected.items(), key=lambda kv: -kv[1]) if c]
+
+
+@plan_app.command("train")
+def plan_train(
+    model: str = typer.Option(..., help="catalog model id, model YAML or HF config.json"),
+    system: str = typer.Option(..., help="catalog system id, system YAML, or id:N"),
+    chips: int = typer.Option(None, help="chips used (default: the system's)"),
+    global_batch: int = typer.Option(None, help="sequences per step (default: ~4M tokens)"),
+    seq_len: int = typer.Option(4096),
+    precision: str = typer.Option("bf16", help="bf16 | fp16 | fp8 | fp4"),
+    top: int = typer.Option(10, help="how many plans to show"),
+    objective: str = typer.Option("throughput", help="throughput | mfu | cost"),
+    uneven_pp: bool = typer.Option(True, help="allow stages with unequal layer counts"),
+    tp_cap: int = typer.Option(None, help="largest TP (default: min(64, 2 x scale-up domain))"),
+    pareto_chips: str = typer.Option(None, help="also search at these chip counts: N1,N2,..."),
+    plot: str = typer.Option(None, help="PNG file for the throughput-vs-chips plot"),
+    export: str = typer.Option(None, help="print the best plan as megatron | mindspeed flags"),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """Search every TP/PP/vpp/CP/EP/DP, ZeRO, recompute and micro-batch for MODEL on SYSTEM."""
+    from podsim.planner.export import FRAMEWORKS_TRAIN, as_command, megatron_args, mindspeed_args
+    from podsim.planner.search import search_training
+    from podsim.planner.space import SpaceOptions
+
+    if export is not None and export not in FRAMEWORKS_TRAIN:
+        raise SpecError(
+            "unknown framework", field="export", value=export, allowed=", ".join(FRAMEWORKS_TRAIN)
+        )
+    m = catalog.model(model)
+    sysm = resolve_system_arg(system, chips)
+    gb = global_batch or max(round(4 * 1024 * 1024 / seq_len), 1)
+    opts = SpaceOptions(uneven_pp=uneven_pp, tp_cap=tp_cap)
+    res = search_training(
+        m,
+        sysm,
+        global_batch=gb,
+        seq_len=seq_len,
+        precision=precision,
+        objective=objective,
+        top=top,
+        options=opts,
+    )
+    out = res.as_dict()
+    flags = None
+    if export:
+        fn = megatron_args if export == "megatron" else mindspeed_args
+        flags = fn(res.best[0]["plan"], layers=m.layers, precision=precision)
+        out["export"] = {"framework": export, "args": flags, "command": as_command(flags)}
+    pareto = None
+    if pareto_chips:
+        from podsim.planner.pareto import training_pareto
+
+        pareto = training_pareto(
+            m,
+            sysm,
+            _int_list(pareto_chips, "pareto_chips"),
+            global_batch=gb,
+            seq_len=seq_len,
+            precision=precision,
+            objective=objective,
+            options=opts,
+        )
+        out["pareto"] = pareto
+        if plot:
+            from podsim.planner.plot import plot_training_pareto
+
+            plot_training_pareto(pareto, plot, title=f"{m.name} on {sysm.id} ({precision})")
+            out["plot"] = plot
+    elif plot:
+        raise SpecError("--plot needs --pareto-chips", field="plot", value=plot)
+    if as_json:
+        emit_json(out)
+        return
+    console.print(
+        f"[bold]{m.name}[/] on [bold]{sysm.name}[/] ({res.chips:,} chips), {precision}, "
+        f"global batch {gb} x seq {seq_len}, objective {objective}"
+    )
+    console.print(
+        f"considered {res.considered:,} plans, valid {res.valid:,}, fit in memory "
+        f"{res.fitting:,} ({res.seconds:.2f} s, {res.evaluated_per_s:,.0f} plans/s)"
+    )
+    cols = ["#", "plan", "step s", "tokens/s/chip", "MFU", "mem/chip", "headroom"]
+    if res.cost_per_hour_usd is not None:
+        cols.append("$/Mtok")
+    rows = []
+    for i, b in enumerate(res.best, 1):
+        met = b["metrics"]
+        row = [
+            i,
+            b["label"],
+            f"{met['step_time_s']:.3f}",
+            f"{met['tokens_per_s_per_chip']:,.1f}",
+            f"{100 * met['mfu']:.1f}%",
+            format_quantity(met["memory_bytes"]["total"], "bytes"),
+            format_quantity(met["memory_headroom_bytes"], "bytes"),
+        ]
+        if "usd_per_million_tokens" in b:
+            row.append(f"{b['usd_per_million_tokens']:.3f}")
+        rows.append(row)
+    console.print(table(f"top {len(rows)} plans", cols, rows))
+    best = res.best[0]["metrics"]
+    br = [
+        [k, f"{v:.4f}", f"{100 * best['breakdown_fraction'][k]:.1f}%"]
+        for k, v in best["breakdown_s"].items()
+        if v > 0
+    ]
+    console.print(table("best plan: time per step", ["component", "seconds", "share"], br))
+    console.print(
+        table(
+            "rejected (a plan may break several rules)",
+            ["reason", "plans"],
+            _rejections(res.rejected),
+        )
+    )
+    if pareto:
+        prow = [
+            [
+                r["chips"],
+                r.get("label", r.get("error", "")),
+                f"{r['tokens_per_s']:,.0f}" if "tokens_per_s" in r else "-",
+                f"{r['tokens_per_s_per_chip']:,.1f}" if "tokens_per_s" in r else "-",
+                "*" if r.get("on_front") else "",
+            ]
+            for r in pareto
+        ]
+        console.print(
+            table(
+                "best plan per chip count",
+                ["chips", "plan", "tokens/s", "tokens/s/chip", "front"],
+                prow,
+            )
+        )
+    if flags:
+        console.print(f"[bold]{export}[/]: {as_command(flags)}")
+
+
+@plan_app.command("serve")
+def plan_serve(
+    model: str = typer.Option(..., help="catalog model id, model YAML or HF config.json"),
+    system: str = typer.Option(..., help="catalog system id, system YAML, or id:N"),
+    chips: int = typer.Option(None, help="chips used (default: the system's)"),
+    input_len: int = typer.Option(4096, help="prompt tokens"),
+    output_len: int = typer.Option(1024, help="generated tokens"),
+    precision: str = typer.Option("bf16", help="weights: bf16 | fp16 | fp8 | int8 | fp4"),
+    kv_precision: str = typer.Option(None, help="KV cache (default: 16-bit)"),
+    tpot: float = typer.Option(None, help="TPOT target, ms"),
+    ttft: float = typer.Option(None, help="TTFT target, s"),
+    phase: str = typer.Option("end_to_end", help="end_to_end | decode | prefill | disaggregated"),
+    draft_tokens: int = typer.Option(0, help="speculative (MTP) draft tokens"),
+    objective: str = typer.Option("chip", help="tokens/s per: chip | kw | dollar"),
+    top: int = typer.Option(10),
+    tp_cap: int = typer.Option(None),
+    plot: str = typer.Option(None, help="PNG file: tokens/s/chip vs TPOT with the Pareto front"),
+    export: str = typer.Option(None, help="print the best plan as vllm | sglang flags"),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """Search TP, EP, attention DP, PP and batch (and disaggregated pools) for MODEL on SYSTEM."""
+    from podsim.planner.export import FRAMEWORKS_SERVE, as_command, sglang_args, vllm_args
+    from podsim.planner.serve import search_serving
+
+    if export is not None and export not in FRAMEWORKS_SERVE:
+        raise SpecError(
+            "unknown framework", field="export", value=export, allowed=", ".join(FRAMEWORKS_SERVE)
+        )
+    m = catalog.model(model)
+    sysm = resolve_system_arg(system, chips)
+    res = search_serving(
+        m,
+        sysm,
+        input_len=input_len,
+        output_len=output_len,
+        precision=precision,
+        kv_precision=kv_precision,
+        tpot=None if tpot is None else tpot / 1e3,
+        ttft=ttft,
+        phase=phase,
+        draft_tokens=draft_tokens,
+        objective=objective,
+        top=top,
+        tp_cap=tp_cap,
+        keep_points=plot is not None,
+    )
+    out = res.as_dict()
+    flags = notes = None
+    if export:
+        b = res.best[0]
+        plans = [b["decode"], b["prefill"]] if phase == "disaggregated" else [b]
+        fn = vllm_args if export == "vllm" else sglang_args
+        out["export"] = []
+        for pl in plans:
+            flags, notes = fn({**pl["plan"], "precision": precision, "kv_precision": kv_precision})
+            out["export"].append(
+                {
+                    "framework": export,
+                    "role": pl.get("role", "instance"),
+                    "args": flags,
+                    "command": as_command(flags),
+                    "notes": notes,
+                }
+            )
+    if plot:
+        from podsim.planner.plot import plot_serving_pareto
+
+        plot_serving_pareto(res.points, plot, title=f"{m.name} on {sysm.id} ({precision})")
+        out["plot"] = plot
+    out.pop("points", None)
+    if as_json:
+        emit_json(out)
+        return
+    targets = (
+        ", ".join(
+            s
+            for s in (f"TPOT <= {tpot} ms" if tpot else "", f"TTFT <= {ttft} s" if ttft else "")
+            if s
+        )
+        or "no latency target"
+    )
+    console.print(
+        f"[bold]{m.name}[/] on [bold]{sysm.name}[/] ({sysm.chips:,} chips), {precision}, "
+        f"{input_len} in / {output_len} out, {phase}, {targets}, per {objective}"
+    )
+    console.print(
+        f"considered {res.considered:,} plans, valid {res.valid:,}, fit in memory "
+        f"{res.fitting:,}, meet targets {res.meeting:,} ({res.seconds:.2f} s)"
+    )
+    rows = []
+    for i, b in enumerate(res.best, 1):
+        rows.append(
+            [
+                i,
+                b["label"],
+                f"{b['tokens_per_s_per_chip']:,.1f}",
+                f"{1e3 * b['tpot_s']:.1f}" if b.get("tpot_s") == b.get("tpot_s") else "-",
+                f"{b['ttft_s']:.2f}",
+                f"{b['objective_value']:,.3g}",
+            ]
+        )
+    console.print(
+        table(
+            f"top {len(rows)} plans",
+            ["#", "plan", "tokens/s/chip", "TPOT ms", "TTFT s", objective],
+            rows,
+        )
+    )
+    console.print(table("rejected", ["reason", "plans"], _rejections(res.rejected)))
+    for e in out.get("export", []):
+        console.print(f"[bold]{export}[/] ({e['role']}): {e['command']}")
+        for n in e["notes"]:
+            console.print(f"  note: {n}")
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(plan_app, name="plan")

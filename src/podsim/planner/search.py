@@ -1,0 +1,313 @@
+"""Exhaustive search for the best training plan, evaluated chunk by chunk with the step model.
+
+Every plan of :func:`podsim.planner.space.training_space` is checked with
+:func:`podsim.training.plan.check_plans` (rejections counted per rule) and every valid plan is
+evaluated with :func:`podsim.training.step.simulate_plans` -- the same cost functions as
+``podsim train``, on arrays, so there is no second copy of any formula. Plans that do not fit in
+HBM are dropped ("does not fit in memory"); the rest are ranked by the objective:
+
+* ``throughput``: tokens per second per chip (the chip count is fixed within one search);
+* ``mfu``: model FLOPs utilisation (same order as throughput for one model and precision, kept
+  for readers who think in MFU);
+* ``cost``: US dollars per million tokens, from the facility plant's capital cost (amortised)
+  and facility power x electricity price (:mod:`podsim.facility.energy`); it ranks like
+  throughput within one search but compares across chip counts (Pareto sweeps).
+
+Ties are broken by memory headroom (more first), then by the plan's position in the space
+(deterministic).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from podsim.errors import PlanError, SpecError
+from podsim.hardware.system import System
+from podsim.planner.space import PlanSpace, SpaceOptions, training_space
+from podsim.spec.model import ModelSpec
+from podsim.training.plan import RECOMPUTE_NAMES, PlanArrays, check_plans
+from podsim.training.step import DEFAULT_MOE_IMBALANCE, simulate_plans
+from podsim.training.summary import result_dict
+from podsim.units import format_quantity
+
+OBJECTIVES = ("throughput", "mfu", "cost")
+NO_FIT = "does not fit in memory"
+DEFAULT_CHUNK = 131_072
+
+
+def plan_dict(p: PlanArrays) -> dict:
+    """A one-plan PlanArrays as plain values (the fields of ``podsim train``)."""
+    g = lambda x: np.asarray(x).reshape(-1)[0].item()  # noqa: E731
+    return {
+        "tp": g(p.tp),
+        "pp": g(p.pp),
+        "vpp": g(p.vpp),
+        "cp": g(p.cp),
+        "ep": g(p.ep),
+        "dp": g(p.dp),
+        "zero": g(p.zero),
+        "recompute": RECOMPUTE_NAMES[g(p.recompute)],
+        "micro_batch": g(p.micro_batch),
+        "global_batch": g(p.global_batch),
+        "seq_len": g(p.seq_len),
+        "sequence_parallel": bool(g(p.sequence_parallel)),
+        "uneven_pp": bool(g(p.uneven_pp)) and g(p.pp) > 1,
+    }
+
+
+def plan_label(d: dict) -> str:
+    s = f"tp{d['tp']} pp{d['pp']}"
+    if d["vpp"] > 1:
+        s += f" vpp{d['vpp']}"
+    s += f" cp{d['cp']}"
+    if d["ep"] > 1:
+        s += f" ep{d['ep']}"
+    return s + f" dp{d['dp']} zero{d['zero']} rc={d['recompute']} mb{d['micro_batch']}"
+
+
+def cost_per_hour_usd(system: System) -> float:
+    """Amortised capital + energy per hour of ``system`` (USD); PlanError if the plant lacks it."""
+    from podsim.facility.energy import cost_per_hour
+    from podsim.facility.plant import plant
+
+    pl = plant(system)
+    capex, power = pl.capital_cost, pl.power.facility
+    if capex.value is None or power.value is None:
+        missing = sorted(set(capex.missing) | set(power.missing))
+        raise PlanError(
+            f"the cost objective needs the capital cost and power of '{system.id}'; the catalog "
+            f"lacks {', '.join(missing) or 'them'}",
+            field="objective",
+            value="cost",
+            allowed="throughput or mfu",
+        )
+    return float(cost_per_hour(capex.value, power.value)[2])
+
+
+@dataclass
+class TrainingSearch:
+    """Outcome of one search: the top plans and how the space was pruned."""
+
+    model: str
+    system: str
+    chips: int
+    precision: str
+    objective: str
+    global_batch: int
+    seq_len: int
+    considered: int
+    valid: int
+    fitting: int
+    rejected: dict[str, int]
+    best: list[dict]  # each: plan, label, metrics (result_dict), objective value
+    seconds: float
+    space: dict[str, list[int]] = field(default_factory=dict)
+    cost_per_hour_usd: float | None = None
+
+    @property
+    def evaluated_per_s(self) -> float:
+        return self.considered / self.seconds if self.seconds > 0 else float("inf")
+
+    def plan(self, i: int = 0) -> PlanArrays:
+        """The i-th best plan as a one-plan PlanArrays (for ``simulate_plans`` / export)."""
+        from podsim.training.plan import RECOMPUTE_CODES, plan_arrays
+
+        d = dict(self.best[i]["plan"])
+        d["recompute"] = RECOMPUTE_CODES[d["recompute"]]
+        return plan_arrays(**d)
+
+    def as_dict(self) -> dict:
+        return {
+            "model": self.model,
+            "system": self.system,
+            "chips": self.chips,
+            "precision": self.precision,
+            "objective": self.objective,
+            "global_batch": self.global_batch,
+            "seq_len": self.seq_len,
+            "considered": self.considered,
+            "valid": self.valid,
+            "fitting": self.fitting,
+            "rejected": self.rejected,
+            "seconds": self.seconds,
+            "evaluated_per_s": self.evaluated_per_s,
+            "space": self.space,
+            "cost_per_hour_usd": self.cost_per_hour_usd,
+            "best": self.best,
+        }
+
+
+def _objective(name: str, res, cph: float | None) -> np.ndarray:
+    """Higher is better."""
+    if name == "throughput":
+        return res.tokens_per_s_per_chip
+    if name == "mfu":
+        return res.mfu
+    assert cph is not None
+    return -usd_per_million_tokens(cph, res.tokens_per_s)
+
+
+def usd_per_million_tokens(cost_per_hour: float, tokens_per_s) -> np.ndarray:
+    return cost_per_hour / (np.asarray(tokens_per_s) * 3600.0) * 1e6
+
+
+def _no_plan_error(
+    model: ModelSpec,
+    system: System,
+    space: PlanSpace,
+    considered: int,
+    valid: int,
+    rejected: dict[str, int],
+    min_mem: tuple[float, int] | None,
+    precision: str,
+) -> PlanError:
+    what = f"{model.name} on {space.chips:,} chips of {system.id}"
+    if valid == 0:
+        total = [r for r, c in rejected.items() if c == considered and r != NO_FIT]
+        if total:
+            rule = total[0]
+            hint = {
+                "heads not divisible by tp": f"heads {model.heads}",
+                "kv_heads not divisible by tp": f"kv_heads {model.kv_heads}",
+                "global_batch not divisible by dp*micro_batch": (
+                    f"global batch {space.global_batch}; try a multiple of "
+                    f"{space.chips // int(np.gcd(space.chips, space.global_batch))} sequences "
+                    "or another chip count"
+                ),
+            }.get(rule, "")
+            return PlanError(
+                f"no valid plan for {what}: every one of the {considered:,} plans breaks "
+                f"'{rule}'" + (f" ({hint})" if hint else ""),
+                field="plan",
+            )
+        common = sorted(((c, r) for r, c in rejected.items() if r != NO_FIT and c), reverse=True)[
+            :3
+        ]
+        return PlanError(
+            f"no valid plan for {what}: each of the {considered:,} plans breaks at least one "
+            "rule; most often "
+            + ", ".join(f"'{r}' ({c:,})" for c, r in common)
+            + f" (global batch {space.global_batch}, seq_len {space.seq_len})",
+            field="plan",
+        )
+    assert min_mem is not None
+    mem, idx = min_mem
+    lab = plan_label(plan_dict(space.plans_at(np.array([idx]))))
+    return PlanError(
+        f"no plan for {what} fits in memory: the smallest footprint of the {valid:,} valid "
+        f"plans is {format_quantity(mem, 'bytes')} per chip ({lab}, {precision}) against "
+        f"{format_quantity(system.chip.hbm_capacity.value, 'bytes')} of HBM",
+        field="memory",
+        allowed="more chips, a shorter sequence or a smaller micro-batch",
+    )
+
+
+def search_training(
+    model: ModelSpec,
+    system: System,
+    *,
+    global_batch: int,
+    seq_len: int,
+    precision: str = "bf16",
+    objective: str = "throughput",
+    top: int = 10,
+    chunk: int = DEFAULT_CHUNK,
+    options: SpaceOptions | None = None,
+    moe_imbalance: float = DEFAULT_MOE_IMBALANCE,
+    overlap: bool = True,
+) -> TrainingSearch:
+    """The ``top`` best plans of ``model`` on all chips of ``system`` (see module docstring)."""
+    if objective not in OBJECTIVES:
+        raise SpecError(
+            "unknown objective", field="objective", value=objective, allowed=", ".join(OBJECTIVES)
+        )
+    if top < 1:
+        raise SpecError("must be at least 1", field="top", value=top)
+    t0 = time.perf_counter()
+    cph = cost_per_hour_usd(system) if objective == "cost" else None
+    space = training_space(
+        model, system, global_batch=global_batch, seq_len=seq_len, options=options
+    )
+    n = space.size
+    chips = space.chips
+    rejected: dict[str, int] = {}
+    valid_n = fit_n = 0
+    min_mem: tuple[float, int] | None = None
+    cand_key: list[np.ndarray] = []
+    cand_room: list[np.ndarray] = []
+    cand_idx: list[np.ndarray] = []
+    chunk = max(int(chunk), 1)
+    for a in range(0, n, chunk):
+        b = min(a + chunk, n)
+        p = space.plans(a, b)
+        ok, reasons = check_plans(p, model, chips)
+        for r, mask in reasons.items():
+            rejected[r] = rejected.get(r, 0) + int(np.count_nonzero(mask))
+        vi = np.flatnonzero(ok)
+        if vi.size == 0:
+            continue
+        valid_n += vi.size
+        res = simulate_plans(
+            model, system, p.take(vi), precision, moe_imbalance=moe_imbalance, overlap=overlap
+        )
+        total = np.asarray(res.memory.total)
+        j = int(np.argmin(total))
+        if min_mem is None or total[j] < min_mem[0]:
+            min_mem = (float(total[j]), int(a + vi[j]))
+        fits = total <= res.hbm_capacity
+        fi = np.flatnonzero(fits & np.isfinite(res.step_time))
+        fit_n += fi.size
+        if fi.size == 0:
+            continue
+        key = np.asarray(_objective(objective, res, cph))[fi]
+        if key.size > top:
+            sel = np.argpartition(-key, top - 1)[:top]
+            # keep every plan tied with the K-th so the tie-break below stays deterministic
+            kth = np.min(key[sel])
+            sel = np.flatnonzero(key >= kth)
+        else:
+            sel = np.arange(key.size)
+        cand_key.append(key[sel])
+        cand_room.append((res.hbm_capacity - total)[fi][sel])
+        cand_idx.append(a + vi[fi][sel])
+    rejected[NO_FIT] = valid_n - fit_n
+    if fit_n == 0:
+        raise _no_plan_error(model, system, space, n, valid_n, rejected, min_mem, precision)
+    keys = np.concatenate(cand_key)
+    rooms = np.concatenate(cand_room)
+    idxs = np.concatenate(cand_idx)
+    order = np.lexsort((idxs, -rooms, -keys))[:top]
+    best: list[dict] = []
+    for i in idxs[order]:
+        p1 = space.plans_at(np.array([i]))
+        r1 = simulate_plans(
+            model, system, p1, precision, moe_imbalance=moe_imbalance, overlap=overlap
+        )
+        d = plan_dict(p1)
+        metrics = result_dict(r1)
+        entry = {"plan": d, "label": plan_label(d), "metrics": metrics}
+        if cph is not None:
+            entry["usd_per_million_tokens"] = float(
+                usd_per_million_tokens(cph, metrics["tokens_per_s"])
+            )
+        best.append(entry)
+    return TrainingSearch(
+        model=model.name,
+        system=system.id,
+        chips=chips,
+        precision=precision,
+        objective=objective,
+        global_batch=space.global_batch,
+        seq_len=space.seq_len,
+        considered=n,
+        valid=valid_n,
+        fitting=fit_n,
+        rejected={k: v for k, v in rejected.items()},
+        best=best,
+        seconds=time.perf_counter() - t0,
+        space=space.describe(),
+        cost_per_hour_usd=cph,
+    )

@@ -1,0 +1,324 @@
+"""Exhaustive search for the best serving plan: TP, attention DP, EP, PP and batch.
+
+The instance space is built with numpy (every ``tp x dp x pp`` dividing the chip count, every EP
+that divides the ``tp x dp`` chips holding the experts) and filtered with the same rules as
+:func:`podsim.serving.predict.check_plan`, counted per rule. Each valid instance is evaluated with
+the serving model's own batch choice (:func:`podsim.serving.slo.choose_batch`: every batch that
+fits in memory, evaluated in one vectorised call; the best throughput meeting the TPOT/TTFT
+targets), and disaggregated deployments combine the best prefill and decode instances with
+:func:`podsim.serving.disagg.disaggregate` (pool sizes from the request-rate balance). No cost
+formula is repeated here.
+
+Instances are evaluated one at a time (each over all its batches at once); the defaults keep the
+space to hundreds of instances: TP up to ``min(64, scale-up domain)`` and dividing the heads,
+PP up to 8 stages, attention DP only for MoE models (for a dense model a DP rank is just another
+replica), and EP such that each expert is split at most 8 ways (``tp x dp / ep <= 8``) or not at
+all (``ep = 1``).
+
+Objectives (all per second): tokens per chip, per kW of facility power, per dollar-hour (capital
+amortised + energy, :mod:`podsim.facility.energy`); the last two scale the first by a constant of
+the system, so they rank plans alike but compare systems.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from podsim.errors import PlanError, PodsimError, SpecError
+from podsim.hardware.system import System
+from podsim.planner.pareto import pareto_mask
+from podsim.planner.space import divisors
+from podsim.serving.slo import ServingConfig, batch_grid, batch_limit, choose_batch, evaluate
+from podsim.serving.step import DEFAULT_ACCEPTANCE
+from podsim.spec.model import ModelSpec
+
+PHASES = ("end_to_end", "decode", "prefill", "disaggregated")
+OBJECTIVES = ("chip", "kw", "dollar")
+NO_FIT = "weights do not fit in memory"
+MISS = "no batch meets the latency targets"
+PP_CAP = 8
+EXPERT_TP_CAP = 8
+
+
+@dataclass
+class ServingSearch:
+    model: str
+    system: str
+    chips: int
+    phase: str
+    objective: str
+    considered: int
+    valid: int
+    fitting: int
+    meeting: int
+    rejected: dict[str, int]
+    best: list[dict]
+    seconds: float
+    points: dict = field(default_factory=dict)
+    objective_scale: float = 1.0
+
+    def as_dict(self) -> dict:
+        return {k: getattr(self, k) for k in self.__dataclass_fields__}
+
+
+def instance_space(
+    m: ModelSpec,
+    chips: int,
+    *,
+    tp_cap: int,
+    pp_cap: int = PP_CAP,
+    expert_tp_cap: int = EXPERT_TP_CAP,
+) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray], int]:
+    """(plans that pass every rule, {rule: rejected mask over the raw grid}, raw grid size)."""
+    div = divisors(chips)
+    moe = m.moe is not None and m.moe_layers > 0
+    tp_ax = div[div <= tp_cap]
+    pp_ax = div[div <= pp_cap]
+    dp_ax = div if moe else np.ones(1, dtype=np.int64)
+    ep_ax = div if moe else np.ones(1, dtype=np.int64)
+    tp, pp, dp, ep = (a.ravel() for a in np.meshgrid(tp_ax, pp_ax, dp_ax, ep_ax, indexing="ij"))
+    inst = tp * pp * dp
+    reasons = {
+        "tp*dp*pp does not divide the chips": chips % inst != 0,
+        "heads not divisible by tp": m.heads % tp != 0,
+        "pp > layers": pp > m.layers,
+        "ep does not divide tp*dp": (tp * dp) % ep != 0,
+        "ep > routed experts": ep > (m.moe.experts if moe else 1),
+        f"expert split tp*dp/ep > {expert_tp_cap}": (ep > 1) & (tp * dp > expert_tp_cap * ep),
+        "attention DP without EP": moe & (dp > 1) & (ep == 1) & (tp * dp > expert_tp_cap),
+    }
+    bad = np.zeros(tp.shape, dtype=bool)
+    for v in reasons.values():
+        bad |= v
+    ok = ~bad
+    plans = {"tp": tp[ok], "pp": pp[ok], "dp": dp[ok], "ep": ep[ok]}
+    return plans, reasons, int(tp.size)
+
+
+def _objective_scale(system: System, objective: str) -> float:
+    """Multiply tokens/s per chip by this to get the objective."""
+    if objective == "chip":
+        return 1.0
+    from podsim.facility.plant import plant
+
+    pl = plant(system)
+    fac = pl.power.facility.value
+    if objective == "kw":
+        if fac is None:
+            raise PlanError(
+                f"the facility power of '{system.id}' is unknown",
+                field="objective",
+                value=objective,
+                allowed="chip",
+            )
+        return system.chips / (float(fac) / 1e3)
+    from podsim.planner.search import cost_per_hour_usd
+
+    return system.chips * 3600.0 / cost_per_hour_usd(system)
+
+
+def _config(m, system, plan, phase, **kw) -> ServingConfig:
+    return ServingConfig(
+        model=m,
+        system=system,
+        phase=phase,
+        tp=int(plan["tp"]),
+        ep=int(plan["ep"]),
+        dp=int(plan["dp"]),
+        pp=int(plan["pp"]),
+        **kw,
+    )
+
+
+def _label(p: dict) -> str:
+    s = f"tp{p['tp']}"
+    if p["dp"] > 1:
+        s += f" dp{p['dp']}"
+    if p["ep"] > 1:
+        s += f" ep{p['ep']}"
+    if p["pp"] > 1:
+        s += f" pp{p['pp']}"
+    return s
+
+
+def search_serving(
+    m: ModelSpec,
+    system: System,
+    *,
+    input_len: int,
+    output_len: int,
+    precision: str = "bf16",
+    kv_precision: str | None = None,
+    tpot: float | None = None,
+    ttft: float | None = None,
+    phase: str = "end_to_end",
+    draft_tokens: int = 0,
+    acceptance: float = DEFAULT_ACCEPTANCE,
+    objective: str = "chip",
+    top: int = 10,
+    tp_cap: int | None = None,
+    pp_cap: int = PP_CAP,
+    network: str = "scale_up",
+    keep_points: bool = False,
+) -> ServingSearch:
+    """The ``top`` best serving plans of ``m`` on ``system`` (see the module docstring)."""
+    if phase not in PHASES:
+        raise SpecError("unknown phase", field="phase", value=phase, allowed=", ".join(PHASES))
+    if objective not in OBJECTIVES:
+        raise SpecError(
+            "unknown objective", field="objective", value=objective, allowed=", ".join(OBJECTIVES)
+        )
+    t0 = time.perf_counter()
+    scale = _objective_scale(system, objective)
+    chips = system.chips
+    cap = tp_cap if tp_cap is not None else min(64, max(system.scale_up_domain, 1))
+    plans, reasons, raw = instance_space(m, chips, tp_cap=cap, pp_cap=pp_cap)
+    rejected = {r: int(np.count_nonzero(v)) for r, v in reasons.items()}
+    n = plans["tp"].size
+    common = dict(
+        input_len=float(input_len),
+        output_len=float(output_len),
+        precision=precision,
+        kv_precision=kv_precision,
+        acceptance=acceptance,
+    )
+    phases = ("prefill", "decode") if phase == "disaggregated" else (phase,)
+    found: dict[str, list[dict]] = {ph: [] for ph in phases}
+    no_fit = {ph: 0 for ph in phases}
+    miss = {ph: 0 for ph in phases}
+    reasons_miss: list[str] = []
+    pts = {"tpot_s": [], "tokens_per_s_per_chip": [], "plan": []}
+    for i in range(n):
+        plan = {k: int(v[i]) for k, v in plans.items()}
+        for ph in phases:
+            c = _config(
+                m, system, plan, ph, draft_tokens=draft_tokens if ph != "prefill" else 0, **common
+            )
+            if batch_limit(c) < 1:
+                no_fit[ph] += 1
+                continue
+            try:
+                ch = choose_batch(
+                    c, tpot=tpot if ph != "prefill" else None, ttft=ttft if ph != "decode" else None
+                )
+            except PodsimError:
+                no_fit[ph] += 1
+                continue
+            if keep_points and ph != "prefill":
+                g = batch_grid(ch.limit)
+                ev = evaluate(c, g)
+                key = (
+                    ev.decode_tokens_per_s_per_chip if ph == "decode" else ev.tokens_per_s_per_chip
+                )
+                pts["tpot_s"].extend(np.asarray(ev.tpot_s, dtype=float).tolist())
+                pts["tokens_per_s_per_chip"].extend(np.asarray(key, dtype=float).tolist())
+                pts["plan"].extend([_label(plan)] * g.size)
+            point = ch.constrained if (tpot is not None or ttft is not None) else ch.unconstrained
+            if point is None:
+                miss[ph] += 1
+                if ch.reason:
+                    reasons_miss.append(ch.reason)
+                continue
+            rate = {
+                "prefill": "prefill_tokens_per_s_per_chip",
+                "decode": "decode_tokens_per_s_per_chip",
+            }.get(ph, "tokens_per_s_per_chip")
+            found[ph].append(
+                {
+                    "role": ph,
+                    "plan": {**plan, "batch": int(point["batch"])},
+                    "label": f"{_label(plan)} b{int(point['batch'])}",
+                    "tokens_per_s_per_chip": float(point[rate]),
+                    "tpot_s": float(point["tpot_s"]),
+                    "ttft_s": float(point["ttft_s"]),
+                    "point": point,
+                }
+            )
+    for ph in phases:
+        key = NO_FIT if len(phases) == 1 else f"{NO_FIT} ({ph})"
+        rejected[key] = no_fit[ph]
+        rejected[MISS if len(phases) == 1 else f"{MISS} ({ph})"] = miss[ph]
+    fitting = n - min(no_fit.values()) if phases else 0
+    meeting = min(len(v) for v in found.values())
+    what = f"{m.name} on {chips:,} chips of {system.id}"
+    if n == 0:
+        worst = max(rejected.items(), key=lambda kv: kv[1])
+        raise PlanError(
+            f"no valid serving plan for {what}: most plans break '{worst[0]}'", field="plan"
+        )
+    for ph in phases:
+        if not found[ph]:
+            if no_fit[ph] == n:
+                raise PlanError(
+                    f"no serving plan for {what} fits in memory ({ph}): the weights leave no room "
+                    f"for the KV cache with any of the {n:,} layouts",
+                    field="memory",
+                    allowed="more chips, more TP/EP/PP or a lower precision",
+                )
+            why = min(set(reasons_miss), key=len) if reasons_miss else MISS
+            raise PlanError(
+                f"no serving plan for {what} meets the targets ({ph}): {why}", field="slo"
+            )
+    for ph in phases:
+        found[ph].sort(key=lambda d: (-d["tokens_per_s_per_chip"], d["label"]))
+    best: list[dict] = []
+    if phase == "disaggregated":
+        from podsim.serving.disagg import disaggregate
+
+        combos = [(p, d) for p in found["prefill"][:top] for d in found["decode"][:top]]
+        for p, d in combos:
+            cp = _config(m, system, p["plan"], "prefill", **common)
+            cd = _config(m, system, d["plan"], "decode", draft_tokens=draft_tokens, **common)
+            try:
+                r = disaggregate(cp, cd, tpot=tpot, ttft=ttft, network=network)
+            except PodsimError:
+                continue
+            frac = r.prefill_fraction
+            best.append(
+                {
+                    "label": f"P[{p['label']}] + D[{d['label']}] prefill share {100 * frac:.0f}%",
+                    "prefill": p,
+                    "decode": d,
+                    "pools": {
+                        "prefill_chips": round(chips * frac),
+                        "decode_chips": chips - round(chips * frac),
+                        "prefill_fraction": frac,
+                    },
+                    "tokens_per_s_per_chip": r.tokens_per_s_per_chip,
+                    "tpot_s": r.tpot_s,
+                    "ttft_s": r.ttft_s,
+                    "objective_value": r.tokens_per_s_per_chip * scale,
+                    "disaggregation": r.as_dict(),
+                }
+            )
+        best.sort(key=lambda d: -d["tokens_per_s_per_chip"])
+        best = best[:top]
+        if not best:
+            raise PlanError(f"no disaggregated plan for {what} meets the targets", field="slo")
+    else:
+        for d in found[phase][:top]:
+            best.append({**d, "objective_value": d["tokens_per_s_per_chip"] * scale})
+    points: dict = {}
+    if keep_points and pts["tpot_s"]:
+        x = np.asarray(pts["tpot_s"])
+        y = np.asarray(pts["tokens_per_s_per_chip"])
+        points = {**pts, "on_front": pareto_mask(x, y).tolist()}
+    return ServingSearch(
+        model=m.name,
+        system=system.id,
+        chips=chips,
+        phase=phase,
+        objective=objective,
+        considered=raw,
+        valid=n,
+        fitting=fitting,
+        meeting=meeting,
+        rejected=rejected,
+        best=best,
+        seconds=time.perf_counter() - t0,
+        points=points,
+        objective_scale=scale,
+    )
