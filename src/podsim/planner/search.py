@@ -35,6 +35,10 @@ from podsim.units import format_quantity
 
 OBJECTIVES = ("throughput", "mfu", "cost")
 NO_FIT = "does not fit in memory"
+GB_RULES = (
+    "global_batch not divisible by dp*micro_batch",
+    "interleaved schedule needs micro-batches divisible by pp",
+)
 DEFAULT_CHUNK = 131_072
 
 
@@ -163,34 +167,41 @@ def _no_plan_error(
     rejected: dict[str, int],
     min_mem: tuple[float, int] | None,
     precision: str,
+    gb_dp: set[int] | None = None,
 ) -> PlanError:
     what = f"{model.name} on {space.chips:,} chips of {system.id}"
     if valid == 0:
+        g = space.global_batch
+        if gb_dp:
+            dps = sorted(gb_dp)
+            near = [m for d in dps for m in (d * max(round(g / d), 1), d * (g // d + 1))]
+            best_gb = min(near, key=lambda x: (abs(x - g), x))
+            return PlanError(
+                f"no valid plan for {what}: the global batch {g} is not a multiple of "
+                f"dp x micro-batch for any layout the other rules allow (possible dp: "
+                f"{', '.join(f'{d:,}' for d in dps[:6])}{', ...' if len(dps) > 6 else ''})",
+                field="global_batch",
+                value=g,
+                allowed=f"a multiple of one of those dp sizes, e.g. {best_gb}",
+            )
         total = [r for r, c in rejected.items() if c == considered and r != NO_FIT]
         if total:
             rule = total[0]
             hint = {
                 "heads not divisible by tp": f"heads {model.heads}",
                 "kv_heads not divisible by tp": f"kv_heads {model.kv_heads}",
-                "global_batch not divisible by dp*micro_batch": (
-                    f"global batch {space.global_batch}; try a multiple of "
-                    f"{space.chips // int(np.gcd(space.chips, space.global_batch))} sequences "
-                    "or another chip count"
-                ),
             }.get(rule, "")
             return PlanError(
                 f"no valid plan for {what}: every one of the {considered:,} plans breaks "
                 f"'{rule}'" + (f" ({hint})" if hint else ""),
                 field="plan",
             )
-        common = sorted(((c, r) for r, c in rejected.items() if r != NO_FIT and c), reverse=True)[
-            :3
-        ]
+        common = sorted(((c, r) for r, c in rejected.items() if r != NO_FIT and c), reverse=True)
         return PlanError(
             f"no valid plan for {what}: each of the {considered:,} plans breaks at least one "
             "rule; most often "
-            + ", ".join(f"'{r}' ({c:,})" for c, r in common)
-            + f" (global batch {space.global_batch}, seq_len {space.seq_len})",
+            + ", ".join(f"'{r}' ({c:,})" for c, r in common[:3])
+            + f" (global batch {g}, seq_len {space.seq_len})",
             field="plan",
         )
     assert min_mem is not None
@@ -236,6 +247,7 @@ def search_training(
     rejected: dict[str, int] = {}
     valid_n = fit_n = 0
     min_mem: tuple[float, int] | None = None
+    gb_dp: set[int] = set()
     cand_key: list[np.ndarray] = []
     cand_room: list[np.ndarray] = []
     cand_idx: list[np.ndarray] = []
@@ -246,6 +258,15 @@ def search_training(
         ok, reasons = check_plans(p, model, chips)
         for r, mask in reasons.items():
             rejected[r] = rejected.get(r, 0) + int(np.count_nonzero(mask))
+        if valid_n == 0:
+            # data-parallel sizes that only the global batch rules keep out (for the error hint)
+            other = np.zeros(ok.shape, dtype=bool)
+            for r, mask in reasons.items():
+                if r not in GB_RULES:
+                    other |= mask
+            gb_only = ~other & ~ok
+            if gb_only.any():
+                gb_dp.update(np.unique(np.broadcast_to(p.dp, ok.shape)[gb_only]).tolist())
         vi = np.flatnonzero(ok)
         if vi.size == 0:
             continue
@@ -275,7 +296,7 @@ def search_training(
         cand_idx.append(a + vi[fi][sel])
     rejected[NO_FIT] = valid_n - fit_n
     if fit_n == 0:
-        raise _no_plan_error(model, system, space, n, valid_n, rejected, min_mem, precision)
+        raise _no_plan_error(model, system, space, n, valid_n, rejected, min_mem, precision, gb_dp)
     keys = np.concatenate(cand_key)
     rooms = np.concatenate(cand_room)
     idxs = np.concatenate(cand_idx)

@@ -1,0 +1,248 @@
+"""Planner: exhaustive training/serving plan search, export, CLI."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from podsim import catalog
+from podsim.cli.main import app
+from podsim.errors import PlanError
+from podsim.hardware.system import resolve_system
+from podsim.planner.export import (
+    megatron_args,
+    mindspeed_args,
+    parse_megatron_args,
+    sglang_args,
+    vllm_args,
+)
+from podsim.planner.pareto import pareto_mask
+from podsim.planner.search import search_training
+from podsim.planner.space import SpaceOptions, divisors, training_space
+from podsim.training.plan import RECOMPUTE_CODES, plan_arrays, raise_if_invalid
+from podsim.training.step import simulate_plans
+
+MODEL = "llama3-70b"
+SYSTEM = "dgx-h100-cluster"
+CHIPS = 64
+GB, SEQ, PREC = 128, 8192, "fp8"
+
+
+@pytest.fixture(scope="module")
+def searched():
+    m = catalog.model(MODEL)
+    s = resolve_system(SYSTEM, CHIPS)
+    return m, s, search_training(m, s, global_batch=GB, seq_len=SEQ, precision=PREC, top=8)
+
+
+def _one(d: dict):
+    d = dict(d)
+    d["recompute"] = RECOMPUTE_CODES[d["recompute"]]
+    return plan_arrays(**d)
+
+
+def test_returned_plans_are_valid_and_fit(searched):
+    m, s, r = searched
+    assert r.considered >= r.valid >= r.fitting > 0
+    assert len(r.best) == 8
+    for b in r.best:
+        p = _one(b["plan"])
+        raise_if_invalid(p, m, s.chips)  # what `podsim train` checks
+        res = simulate_plans(m, s, p, PREC)
+        assert bool(res.fits)
+        assert float(res.tokens_per_s_per_chip) == pytest.approx(
+            b["metrics"]["tokens_per_s_per_chip"], rel=1e-12
+        )
+    tps = [b["metrics"]["tokens_per_s_per_chip"] for b in r.best]
+    assert tps == sorted(tps, reverse=True)
+    assert r.rejected["does not fit in memory"] == r.valid - r.fitting
+
+
+def test_best_beats_an_independent_random_sample(searched):
+    m, s, r = searched
+    rng = np.random.default_rng(7)
+    n = 20_000
+    pick = lambda xs: rng.choice(np.asarray(xs), n)  # noqa: E731
+    div = divisors(CHIPS)
+    tp, pp, cp = pick(div[div <= 16]), pick(div), pick([1, 2, 4, 8, 16])
+    p = plan_arrays(
+        tp=tp,
+        pp=pp,
+        vpp=pick([1, 2, 3, 4, 6, 8]),
+        cp=cp,
+        ep=1,
+        dp=np.maximum(CHIPS // (tp * pp * cp), 1),
+        zero=pick([0, 1, 2, 3]),
+        recompute=pick([0, 1, 2]),
+        micro_batch=pick([1, 2, 4, 8, 16]),
+        global_batch=GB,
+        seq_len=SEQ,
+        sequence_parallel=tp > 1,
+        uneven_pp=True,
+    )
+    res = simulate_plans(m, s, p, PREC)
+    ok = np.asarray(res.valid) & np.asarray(res.fits)
+    assert ok.sum() > 100
+    best = r.best[0]["metrics"]["tokens_per_s_per_chip"]
+    assert np.nanmax(res.tokens_per_s_per_chip[ok]) <= best * (1 + 1e-9)
+
+
+def test_memory_limit_error():
+    m = catalog.model("llama3.1-405b")
+    s = resolve_system(SYSTEM, 8)
+    with pytest.raises(PlanError) as ei:
+        search_training(m, s, global_batch=16, seq_len=8192, precision="bf16")
+    msg = str(ei.value)
+    assert "fits in memory" in msg and "HBM" in msg and "per chip" in msg
+
+
+def test_divisibility_error_names_the_rules():
+    m = catalog.model("llama3-8b")
+    s = resolve_system(SYSTEM, 7)
+    with pytest.raises(PlanError) as ei:
+        search_training(m, s, global_batch=4, seq_len=4096, options=SpaceOptions(uneven_pp=False))
+    assert "no valid plan" in str(ei.value)
+
+
+def test_whole_space_rejected_by_one_rule():
+    # 2 chips, a global batch of 1: dp must be 1, so tp*pp*cp = 2; a 1-layer, 1-head model with
+    # cp capped at 1 leaves no way to use the second chip
+    m = catalog.model("llama3-8b").model_copy(update={"layers": 1, "heads": 1, "kv_heads": 1})
+    s = resolve_system(SYSTEM, 2)
+    opts = SpaceOptions(uneven_pp=False, cp=(1,))
+    with pytest.raises(PlanError, match="no valid plan"):
+        search_training(m, s, global_batch=1, seq_len=4096, options=opts)
+
+
+def test_export_round_trip(searched):
+    m, s, r = searched
+    for b in r.best:
+        plan = b["plan"]
+        args = megatron_args(plan, layers=m.layers, precision=PREC)
+        back = parse_megatron_args(args, chips=s.chips)
+        assert back.pop("precision") == PREC
+        assert back == plan
+    ms = mindspeed_args(r.best[0]["plan"], layers=m.layers, precision="bf16")
+    assert "--use-fused-rotary-pos-emb" in ms and "--bf16" in ms
+    # a hand-made plan with every feature
+    plan = dict(
+        tp=4,
+        pp=8,
+        vpp=5,
+        cp=2,
+        ep=1,
+        dp=1,
+        zero=1,
+        recompute="full",
+        micro_batch=1,
+        global_batch=128,
+        seq_len=8192,
+        sequence_parallel=True,
+        uneven_pp=False,
+    )
+    args = megatron_args(plan, layers=80, precision="bf16")
+    assert "--num-layers-per-virtual-pipeline-stage" in args
+    assert args[args.index("--num-layers-per-virtual-pipeline-stage") + 1] == "2"
+    back = parse_megatron_args(args, chips=64)
+    assert back.pop("precision") == "bf16"
+    assert back == plan
+
+
+def test_serving_export_flags():
+    plan = dict(tp=1, pp=1, dp=16, ep=16, batch=64, precision="fp8", kv_precision="fp8")
+    a, notes = vllm_args(plan)
+    assert a[a.index("--data-parallel-size") + 1] == "16" and "--enable-expert-parallel" in a
+    assert a[a.index("--max-num-seqs") + 1] == "64" and not notes
+    a, _ = sglang_args(plan)
+    assert a[a.index("--tp-size") + 1] == "16" and "--enable-dp-attention" in a
+    assert a[a.index("--max-running-requests") + 1] == str(64 * 16)
+
+
+def test_space_size_does_not_grow_with_the_cluster():
+    m = catalog.model("llama3.1-405b")
+    s = resolve_system("atlas-950-supercluster")
+    small = training_space(m, s.scaled(1024), global_batch=2048, seq_len=8192)
+    big = training_space(m, s, global_batch=2048, seq_len=8192, chips=1 << 19)
+    assert big.size <= 1.2 * small.size
+
+
+def test_pareto_mask():
+    x = [1, 2, 3, 4, 4]
+    y = [10, 9, 30, 25, 40]
+    assert pareto_mask(x, y).tolist() == [True, False, True, False, True]
+
+
+def test_serving_search_small():
+    from podsim.planner.serve import search_serving
+
+    m = catalog.model("llama3-8b")
+    s = resolve_system(SYSTEM, 8)
+    r = search_serving(m, s, input_len=1024, output_len=256, precision="fp8", tpot=0.03, top=3)
+    assert r.valid > 0 and r.best
+    for b in r.best:
+        assert b["tpot_s"] <= 0.03 + 1e-12
+    vals = [b["tokens_per_s_per_chip"] for b in r.best]
+    assert vals == sorted(vals, reverse=True)
+
+
+def test_cli_plan_train_json():
+    out = CliRunner().invoke(
+        app,
+        [
+            "plan",
+            "train",
+            "--model",
+            "llama3-8b",
+            "--system",
+            SYSTEM,
+            "--chips",
+            "16",
+            "--global-batch",
+            "64",
+            "--seq-len",
+            "4096",
+            "--top",
+            "3",
+            "--export",
+            "megatron",
+            "--json",
+        ],
+    )
+    assert out.exit_code == 0, out.output
+    d = json.loads(out.stdout)
+    assert d["considered"] >= d["valid"] >= d["fitting"] > 0
+    assert len(d["best"]) == 3
+    assert "--tensor-model-parallel-size" in d["export"]["args"]
+
+
+def test_cli_plan_serve_json():
+    out = CliRunner().invoke(
+        app,
+        [
+            "plan",
+            "serve",
+            "--model",
+            "llama3-8b",
+            "--system",
+            SYSTEM,
+            "--chips",
+            "8",
+            "--input-len",
+            "1024",
+            "--output-len",
+            "256",
+            "--tpot",
+            "30",
+            "--top",
+            "2",
+            "--export",
+            "vllm",
+            "--json",
+        ],
+    )
+    assert out.exit_code == 0, out.output
+    d = json.loads(out.stdout)
+    assert d["best"] and "--tensor-parallel-size" in d["export"][0]["args"]
