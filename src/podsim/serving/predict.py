@@ -61,7 +61,9 @@ def check_plan(m: ModelSpec, chips: int, s: ServingSpec) -> None:
         pass  # plain data-parallel replicas of a dense model: fine
 
 
-def config_for(m: ModelSpec, system: System, s: ServingSpec) -> ServingConfig:
+def config_for(
+    m: ModelSpec, system: System, s: ServingSpec, *, step_overhead: float | None = None
+) -> ServingConfig:
     spec = s.speculative
     return ServingConfig(
         model=m,
@@ -81,15 +83,16 @@ def config_for(m: ModelSpec, system: System, s: ServingSpec) -> ServingConfig:
             if spec is not None and spec.acceptance_rate is not None
             else DEFAULT_ACCEPTANCE
         ),
+        step_overhead=step_overhead,
     )
 
 
 def simulate(
-    m: ModelSpec, system: System, s: ServingSpec
+    m: ModelSpec, system: System, s: ServingSpec, *, step_overhead: float | None = None
 ) -> tuple[ServingConfig, dict, BatchChoice | None]:
     """(config, chosen point, batch choice) for a serving spec on a system."""
     check_plan(m, system.chips, s)
-    c = config_for(m, system, s)
+    c = config_for(m, system, s, step_overhead=step_overhead)
     tpot = s.slo.tpot if s.slo else None
     ttft = s.slo.ttft if s.slo else None
     if s.batch is not None:
@@ -117,11 +120,11 @@ def simulate(
     return c, choice.constrained, choice
 
 
-def predict_serving_case(case: ValidationCase) -> float:
+def predict_serving_case(case: ValidationCase, *, step_overhead: float | None = None) -> float:
     s = case.serving
     assert s is not None
     system = system_for_case(case.system)
-    _, point, _ = simulate(case.model, system, s)
+    _, point, _ = simulate(case.model, system, s, step_overhead=step_overhead)
     metric = case.measured.metric
     if metric not in point:
         raise SpecError("unsupported serving metric", field="measured.metric", value=metric)

@@ -32,7 +32,12 @@ from podsim.serving.capacity import (
     serving_memory,
     weight_bytes_per_chip,
 )
-from podsim.serving.step import DEFAULT_ACCEPTANCE, DEFAULT_MOE_IMBALANCE, serving_step
+from podsim.serving.step import (
+    DEFAULT_ACCEPTANCE,
+    DEFAULT_MOE_IMBALANCE,
+    busiest_prompts,
+    serving_step,
+)
 from podsim.spec.model import ModelSpec
 
 PHASES = ("prefill", "decode", "end_to_end")
@@ -57,6 +62,7 @@ class ServingConfig:
     draft_tokens: int = 0
     acceptance: float = DEFAULT_ACCEPTANCE
     moe_imbalance: float = DEFAULT_MOE_IMBALANCE
+    step_overhead: float | None = None  # None: the family's serving calibration
 
     @property
     def group_chips(self) -> int:
@@ -126,6 +132,7 @@ def _step(c: ServingConfig, **kw):
         draft_tokens=c.draft_tokens if c.phase != "prefill" else 0,
         acceptance=c.acceptance,
         moe_imbalance=c.moe_imbalance,
+        step_overhead=c.step_overhead,
         prompt_len=c.input_len,
         **kw,
     )
@@ -200,13 +207,21 @@ def evaluate(c: ServingConfig, batch) -> ServingPoints:
     else:
         ctx = c.decode_context
         pf = B * e * c.input_len / c.output_len if c.phase == "end_to_end" else 0.0 * B
-        st = _step(c, seqs=B, context=ctx, prefill_tokens=pf)
+        # whole prompts land on one attention-DP rank; the busiest rank sets the pace
+        pfb = busiest_prompts(pf / c.input_len, c.dp) * c.input_len
+        st = _step(c, seqs=B, context=ctx, prefill_tokens=pf, prefill_busiest=pfb)
         t = st.time
         dec = B * e / t / g
         tpot = t / e
         if c.phase == "end_to_end":
             tot = B * e * (1.0 + c.input_len / c.output_len) / t / g
-            first = _step(c, seqs=B, context=ctx, prefill_tokens=pf + c.input_len)
+            first = _step(
+                c,
+                seqs=B,
+                context=ctx,
+                prefill_tokens=pf + c.input_len / c.dp,
+                prefill_busiest=pfb + c.input_len,
+            )
             ttft = first.time
         else:
             tot = dec

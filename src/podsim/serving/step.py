@@ -41,6 +41,7 @@ emits ``1 + d x acceptance`` tokens per sequence.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -99,6 +100,26 @@ class StepResult:
     extra: dict[str, np.ndarray] = field(default_factory=dict)
 
 
+def busiest_prompts(mean_prompts, dp) -> np.ndarray:
+    """Expected prompts on the busiest of ``dp`` attention-DP ranks in one iteration, when the
+    instance admits a Poisson number ``n`` of prompts (mean ``dp x mean_prompts``) and the
+    scheduler spreads them evenly: ``E[ceil(n / dp)]``. Equals the mean for ``dp = 1``; for a
+    trickle of prompts it is the probability that any arrives (one rank then prefills a whole
+    prompt while the others wait for it at the expert all-to-all)."""
+    lam = np.asarray(mean_prompts, dtype=float) * np.asarray(dp, dtype=float)
+    dpa = np.asarray(dp, dtype=float)
+    lam, dpa = np.broadcast_arrays(lam, dpa)
+    k = np.arange(0, 400, dtype=float)
+    lgam = np.array([math.lgamma(x + 1.0) for x in k])
+    lam_c = np.minimum(lam, 150.0)[..., None]
+    with np.errstate(divide="ignore"):
+        logp = -lam_c + k * np.log(np.maximum(lam_c, 1e-300)) - lgam
+    pmf = np.where(lam_c > 0, np.exp(logp), (k == 0).astype(float))
+    exact = np.sum(pmf * np.ceil(k / dpa[..., None]), axis=-1)
+    large = lam / dpa + (dpa - 1.0) / (2.0 * dpa)  # ceil of a fine-grained n/dp: +(dp-1)/2dp
+    return np.where(lam > 150.0, large, exact)
+
+
 def gemm_efficiency(cal, precision: str) -> float:
     """The compute calibration's GEMM efficiency at ``precision`` (per-precision where the
     calibration has it)."""
@@ -127,6 +148,7 @@ def serving_step(
     seqs=0.0,
     context=0.0,
     prefill_tokens=0.0,
+    prefill_busiest=None,
     prompt_len=1.0,
     tp=1,
     ep=1,
@@ -138,16 +160,22 @@ def serving_step(
     acceptance=DEFAULT_ACCEPTANCE,
     moe_imbalance=DEFAULT_MOE_IMBALANCE,
     overlap: str = "auto",
+    step_overhead: float | None = None,
 ) -> StepResult:
     """Time of one iteration decoding ``seqs`` sequences at ``context`` cached tokens and
     prefilling ``prefill_tokens`` prompt tokens of prompts ``prompt_len`` long, per attention
-    group (see the module docstring). Everything broadcasts.
+    group (see the module docstring). Everything broadcasts. ``prefill_busiest``: prompt
+    tokens on the busiest attention group (default: the mean); with attention data parallelism
+    every rank waits for it at the MoE layers, while the experts see the mean.
 
     ``overlap``: ``"none"`` runs the batch as one micro-batch; ``"tbo"`` splits it into two
     micro-batches whose TP/EP communication overlaps the other's compute (SGLang two-batch
     overlap, DeepSeek's dual micro-batch, CloudMatrix-Infer micro-batch pipelining): the
     iteration costs ``max(compute of both halves, their communication)``, paying the weight reads
-    twice; ``"auto"`` takes the faster of the two, as a tuned deployment does.
+    twice; ``"auto"`` takes the faster of the two where experts are spread over EP ranks (as a
+    tuned wide-EP deployment does) and no overlap for tensor parallelism alone.
+    ``step_overhead``: per-iteration engine cost in seconds (default: the serving calibration
+    of the chip's family).
     """
     if overlap not in ("auto", "none", "tbo"):
         raise SpecError(
@@ -181,10 +209,11 @@ def serving_step(
     def gemm(flops, wbytes, tokens_in_out, eta=eta_g, pk=peak):
         return _split(flops / (pk * eta), (wbytes + tokens_in_out * a16) / (bw * eta_m))
 
-    def layer(ops: LayerOps, moe: bool, B, P, q) -> dict[str, np.ndarray]:
+    def layer(ops: LayerOps, moe: bool, B, P, q, Pb) -> dict[str, np.ndarray]:
         """One layer on the busiest chip: B decoding sequences of q query tokens, P prompt
-        tokens (per attention group)."""
-        T = B * q + P
+        tokens per attention group on average and Pb on the busiest group."""
+        T = B * q + Pb  # tokens of the busiest attention group
+        T_mean = B * q + P
         out: dict[str, np.ndarray] = {}
         # attention projections (+ dense FFN or shared experts), split by TP
         w = (ops.proj_weights + ops.ffn_weights) / tp * wb
@@ -197,7 +226,7 @@ def serving_step(
             dec_fl = B * q * ctx * mla_absorbed_flops_per_key(m) / tp
         else:
             dec_fl = B * q * attention_core_flops(m, ctx) / tp
-        pre_fl = P * attention_core_flops(m, causal_context(S)) / tp
+        pre_fl = Pb * attention_core_flops(m, causal_context(S)) / tp
         t_att_c = (dec_fl + pre_fl) / (peak16 * cal.attention_efficiency)
         t_kv = (B * ctx + T) * kv_layer / (bw * eta_m)  # read the cache, write new entries
         _, out["kv_cache"], out["attention_compute"] = _split(t_att_c, t_kv)
@@ -215,7 +244,7 @@ def serving_step(
             e = m.moe
             kernels += KERNELS_MOE_EXTRA
             E = float(e.experts)
-            tokens_inst = dp * T  # distinct tokens in the instance
+            tokens_inst = dp * T_mean  # distinct tokens in the instance
             recv = tokens_inst * e.top_k / ep * moe_imbalance  # token copies, busiest rank
             mats = 3 if m.activation == "swiglu" else 2
             w_one = mats * h * e.expert_ffn
@@ -241,7 +270,7 @@ def serving_step(
         out["kernel_overhead"] = np.full_like(T, kernels * cal.kernel_overhead_s)
         return out
 
-    def model_pass(B, P) -> dict[str, np.ndarray]:
+    def model_pass(B, P, Pb) -> dict[str, np.ndarray]:
         """The whole model (all pp stages in turn) for B sequences and P prompt tokens."""
         q = 1.0 + d
         comp = {k: np.zeros_like(B * q + P) for k in BREAKDOWN_KEYS}
@@ -250,11 +279,11 @@ def serving_step(
             for k, v in parts.items():
                 comp[k] = comp[k] + n * v
 
-        add(layer(dense_ops, False, B, P, q), m.dense_layers)
+        add(layer(dense_ops, False, B, P, q, Pb), m.dense_layers)
         if moe_ops is not None:
-            add(layer(moe_ops, True, B, P, q), m.moe_layers)
+            add(layer(moe_ops, True, B, P, q, Pb), m.moe_layers)
         # LM head for decoding tokens and the last token of each prompt, vocab-parallel, 16-bit
-        head_tokens = B * q + P / S
+        head_tokens = B * q + Pb / S
         _, w_t, c_t = gemm(
             head_tokens * 2.0 * h * m.vocab / tp, h * m.vocab / tp * a16, 0.0, eta_g16, peak16
         )
@@ -262,7 +291,7 @@ def serving_step(
         comp["gemm_compute"] = comp["gemm_compute"] + c_t
         # speculative draft: d sequential passes of an MTP module (a layer, projection, head)
         if np.any(d > 0):
-            draft = layer(moe_ops if moe_ops is not None else dense_ops, is_moe, B, 0.0, 1.0)
+            draft = layer(moe_ops if moe_ops is not None else dense_ops, is_moe, B, 0.0, 1.0, 0.0)
             _, w_h, c_h = gemm(
                 B * (2.0 * h * m.vocab + 4.0 * h * h) / tp,
                 (h * m.vocab + 2 * h * h) / tp * a16,
@@ -274,15 +303,16 @@ def serving_step(
             draft["gemm_compute"] = draft["gemm_compute"] + c_h
             add(draft, np.where(d > 0, d, 0.0))
         # pipeline hand-offs: pp - 1 stage boundaries per micro-batch
-        p2p = coll.send_recv((B * q + P) * h * a16, tp * dp, system, size=pp)
+        p2p = coll.send_recv((B * q + Pb) * h * a16, tp * dp, system, size=pp)
         comp["pp_comm"] = np.where(pp > 1, (pp - 1.0) * p2p, 0.0)
         return comp
 
     # one micro-batch of the pp in flight; a token's iteration runs it through every stage
     B1 = f(seqs) / pp
     P1 = f(prefill_tokens) / pp
-    one = model_pass(B1, P1)
-    half = model_pass(B1 / 2.0, P1 / 2.0)
+    Pb1 = (f(prefill_tokens) if prefill_busiest is None else f(prefill_busiest)) / pp
+    one = model_pass(B1, P1, Pb1)
+    half = model_pass(B1 / 2.0, P1 / 2.0, Pb1 / 2.0)
     comm_keys = ("tp_comm", "ep_comm")
     t_one = sum(one.values())
     comm2 = sum(2.0 * half[k] for k in comm_keys)
@@ -293,7 +323,9 @@ def serving_step(
     elif overlap == "tbo":
         use_two = np.ones(np.shape(t_one), dtype=bool)
     else:
-        use_two = t_two < t_one
+        # deployments overlap the expert all-to-all (DeepEP / CloudMatrix micro-batching); dense
+        # tensor-parallel engines run their all-reduces in line
+        use_two = (t_two < t_one) & (ep > 1)
     shape = np.broadcast_shapes(np.shape(t_one), np.shape(t_two))
     comp: dict[str, np.ndarray] = {}
     exposed = np.maximum(comm2 - busy2, 0.0)
@@ -304,7 +336,8 @@ def serving_step(
         else:
             two_k = 2.0 * half[k]
         comp[k] = np.broadcast_to(np.where(use_two, two_k, one[k]), shape).astype(float)
-    comp["step_overhead"] = np.full(shape, scal.step_overhead_s)
+    fixed = scal.step_overhead_s if step_overhead is None else float(step_overhead)
+    comp["step_overhead"] = np.full(shape, fixed)
     total = sum(comp.values())
     emitted = f(seqs) * (1.0 + d * f(acceptance))
     return StepResult(
