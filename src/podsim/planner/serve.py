@@ -12,8 +12,13 @@ formula is repeated here.
 Instances are evaluated one at a time (each over all its batches at once); the defaults keep the
 space to hundreds of instances: TP up to ``min(64, scale-up domain)`` and dividing the heads,
 PP up to 8 stages, attention DP only for MoE models (for a dense model a DP rank is just another
-replica), and EP such that each expert is split at most 8 ways (``tp x dp / ep <= 8``) or not at
-all (``ep = 1``).
+replica), and, for MoE models, either pure expert parallelism over the instance
+(``ep = tp x dp``, what vLLM's ``--enable-expert-parallel`` deploys) or plain tensor parallelism
+of the experts without attention DP (``ep = 1, dp = 1``). Layouts that split each expert over
+several chips *and* several attention-DP ranks (``tp x dp / ep > 1`` with ``ep > 1``, or
+``dp > 1`` with ``ep = 1``) are left out by default (``expert_tp_cap``): the serving step model
+costs no traffic for moving the DP ranks' tokens to an expert's shards, so it would rate them too
+well.
 
 Objectives (all per second): tokens per chip, per kW of facility power, per dollar-hour (capital
 amortised + energy, :mod:`podsim.facility.energy`); the last two scale the first by a constant of
@@ -40,7 +45,7 @@ OBJECTIVES = ("chip", "kw", "dollar")
 NO_FIT = "weights do not fit in memory"
 MISS = "no batch meets the latency targets"
 PP_CAP = 8
-EXPERT_TP_CAP = 8
+EXPERT_TP_CAP = 1
 
 
 @dataclass
