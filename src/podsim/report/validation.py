@@ -1,0 +1,132 @@
+"""Validation accuracy: predicted vs measured on the built-in public cases
+(``podsim.validate.runner``; the same numbers as ``podsim validate``)."""
+
+from __future__ import annotations
+
+from podsim.report import fmt
+from podsim.report.section import Note, ReportContext, Section, Table, Text
+
+
+def summary_lines(summary: dict) -> list[str]:
+    """The summary lines ``podsim validate`` prints."""
+    out = []
+    for k, s in summary.items():
+        med, mx = s["median_abs_error"], s["max_abs_error"]
+        out.append(
+            f"summary {k}: {s['evaluated']}/{s['cases']} evaluated, {s['skipped']} skipped, "
+            f"{s['invalid']} invalid; median |error| {fmt.pct(med)}, max |error| {fmt.pct(mx)}, "
+            f"within 10%: {s['within_10pct']}"
+        )
+    return out
+
+
+def _plot(results, ctx: ReportContext):
+    from podsim.report import plots
+
+    fig, axes = plots.new(1, 1, width=6.0, height=5.0)
+    ax = axes[0][0]
+    kinds = sorted({r.kind for r in results if r.error is not None})
+    colours = {"training": "tab:blue", "serving": "tab:orange"}
+    lo, hi = float("inf"), 0.0
+    for k in kinds:
+        rs = [r for r in results if r.kind == k and r.error is not None]
+        xs = [r.measured for r in rs]
+        ys = [r.predicted for r in rs]
+        lo = min(lo, *xs, *ys)
+        hi = max(hi, *xs, *ys)
+        ax.scatter(xs, ys, s=12, label=f"{k} ({len(rs)})", color=colours.get(k, "grey"))
+    if hi > 0:
+        line = [lo, hi]
+        ax.plot(line, line, "k-", lw=0.6)
+        ax.plot(line, [1.1 * v for v in line], "k:", lw=0.5)
+        ax.plot(line, [0.9 * v for v in line], "k:", lw=0.5)
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("measured (case metric)")
+    ax.set_ylabel("predicted")
+    ax.set_title("Validation: predicted vs measured (dotted: ±10%)")
+    ax.legend(fontsize=7)
+    return plots.save(
+        fig,
+        ctx,
+        "validation.png",
+        "Each public validation case, predicted against measured (log-log).",
+    )
+
+
+def build(ctx: ReportContext) -> Section:
+    from podsim.validate.runner import BUILTIN_CASES, run_file, summarise
+
+    results = run_file(BUILTIN_CASES)
+    summary = summarise(results)
+    ctx.cache["validation_summary"] = summary
+    rows = []
+    for k, s in summary.items():
+        rows.append(
+            [
+                k,
+                fmt.num(s["cases"]),
+                fmt.num(s["evaluated"]),
+                fmt.num(s["skipped"]),
+                fmt.num(s["invalid"]),
+                fmt.pct(s["median_abs_error"]),
+                fmt.pct(s["mean_abs_error"]),
+                fmt.pct(s["max_abs_error"]),
+                fmt.num(s["within_10pct"]),
+            ]
+        )
+    sec = Section("validation", "Validation accuracy")
+    sec.add(
+        Text(
+            "podsim predicts each public validation case (published training and serving runs: "
+            "MLPerf, Megatron-LM, DeepSeek, Meta, the CloudMatrix 384 paper, SGLang and others) "
+            "from the fields the case carries and compares with the measured value. These are "
+            "the figures of `podsim validate`."
+        ),
+        Table(
+            [
+                "kind",
+                "cases",
+                "evaluated",
+                "skipped",
+                "invalid",
+                "median |error|",
+                "mean |error|",
+                "max |error|",
+                "within 10%",
+            ],
+            rows,
+            caption="Accuracy (podsim validate summary)",
+        ),
+    )
+    errs = sorted((r for r in results if r.error is not None), key=lambda r: -abs(r.error))
+    worst = errs[:8]
+    if worst:
+        sec.add(
+            Table(
+                ["case", "kind", "metric", "measured", "predicted", "error"],
+                [
+                    [
+                        r.id,
+                        r.kind,
+                        r.metric,
+                        fmt.num(r.measured),
+                        fmt.num(r.predicted),
+                        fmt.signed_pct(r.error),
+                    ]
+                    for r in worst
+                ],
+                caption="Largest errors",
+                left=(0, 1, 2),
+            ),
+            _plot(results, ctx),
+        )
+    skipped = [r for r in results if r.status != "ok"]
+    for r in skipped:
+        sec.add(Note(f"{r.id}: {r.status}: {r.reason}"))
+    o = summary["overall"]
+    sec.summary = (
+        f"{o['evaluated']}/{o['cases']} cases evaluated; median |error| "
+        f"{fmt.pct(o['median_abs_error'])}, within 10%: {o['within_10pct']}"
+    )
+    return sec
