@@ -24,6 +24,7 @@ from podsim.facility.plant import plant
 from podsim.facility.sizing import (
     CENTRAL_SYSTEMS,
     central_question,
+    reference_chips,
     round_chips,
     size_for_target,
 )
@@ -194,3 +195,10 @@ def test_central_question_with_given_throughputs() -> None:
         assert r["chips"] * 1000.0 * r["goodput"] * 30 * 86400 >= 1e12 * (1 - 1e-9)
         assert 0 < r["ettr"] <= 1
         assert math.isfinite(r["days_needed"])
+
+
+def test_reference_chips_whole_domains() -> None:
+    s = _nvl72()
+    n = reference_chips(s)
+    assert n >= 2048 and n % 72 == 0 and n % 256 == 0
+    s.scaled(n)

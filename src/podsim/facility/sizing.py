@@ -239,6 +239,58 @@ def default_plans(system: System) -> tuple[list[object], int]:
     return plans, chips
 
 
+def reference_chips(system: System, target: int = 2048) -> int:
+    """Chip count to evaluate a reference plan on: the smallest multiple of lcm(scale-up domain,
+    256) at or above ``target`` (DeepSeek-V3 trained on 2,048 H800); for scale-up domains larger
+    than ``target`` (Atlas 950 SuperPoD), ``target`` rounded to what the structure accepts."""
+    dom = system.scale_up_domain
+    if dom > target:
+        return round_chips(system, target, whole_domains=False)
+    unit = math.lcm(dom, 256)
+    return unit * max(1, math.ceil(target / unit))
+
+
+def searched_point(model, system: System, *, seq_len: int = 4096, global_batch: int = 15360):
+    """(TrainingPoint, plan dict) of the planner's highest-throughput plan that fits, on all chips
+    of ``system``; FP8 where the chip has it. Tries ``global_batch`` sequences, then the nearest
+    multiple of the chip count."""
+    from podsim.planner.search import search_training
+    from podsim.reliability.workload import TrainingPoint
+
+    precision = "fp8"
+    try:
+        system.chip.peak_flops("fp8")
+    except PodsimError:
+        precision = "bf16"
+    n = system.chips
+    last: PodsimError | None = None
+    for gb in dict.fromkeys((global_batch, n * max(1, round(global_batch / n)))):
+        try:
+            r = search_training(
+                model, system, global_batch=gb, seq_len=seq_len, precision=precision, top=1
+            )
+        except PodsimError as exc:
+            last = exc
+            continue
+        best = r.best[0]
+        met = best["metrics"]
+        pt = TrainingPoint(
+            tokens_per_s=float(met["tokens_per_s"]),
+            tokens_per_s_per_chip=float(met["tokens_per_s_per_chip"]),
+            step_time_s=float(met["step_time_s"]),
+            mfu=float(met["mfu"]),
+            fits=bool(met["fits"]),
+            checkpoint_bytes_per_chip=float(met["checkpoint_bytes_per_chip"]),
+            chips=n,
+        )
+        plan = dict(best["plan"])
+        plan["precision"] = precision
+        plan["label"] = best.get("label")
+        return pt, plan
+    assert last is not None
+    raise last
+
+
 def central_question(
     systems: tuple[str, ...] | list[str] | None = None,
     *,
@@ -248,6 +300,7 @@ def central_question(
     throughputs: dict[str, float] | None = None,
     state_bytes_per_chip: dict[str, float] | None = None,
     plans: dict[str, object] | None = None,
+    search: bool = True,
     checkpoint: str = "storage",
     params: ReliabilityParams | None = None,
 ) -> list[dict]:
@@ -255,9 +308,11 @@ def central_question(
     ``days`` on each system, after failures (chips, cabinets, m², MW, capex, run cost).
 
     Per-chip throughput comes from ``throughputs[system]`` if given, else from the training model
-    on ``plans[system]`` (else the first of :func:`default_plans` that fits in memory), and is
-    held constant per chip when the chip count changes (weak scaling over data parallelism). Systems missing from the catalog, or whose
-    plan fails, give a row with ``reason`` set instead of numbers.
+    on ``plans[system]``, else (``search=True``) from the planner's best plan on
+    :func:`reference_chips` chips, else from the first of :func:`default_plans` that fits. It is
+    held constant per chip when the chip count changes (weak scaling over data parallelism).
+    Systems missing from the catalog, or whose plan fails, give a row with ``reason`` set
+    instead of numbers.
     """
     from podsim import catalog
     from podsim.hardware.system import resolve_system
@@ -275,16 +330,27 @@ def central_question(
             step_time = None
             if tpc is None or state is None:
                 plan = (plans or {}).get(sid)
-                if plan is None:
-                    candidates, ref_chips = default_plans(base)
-                else:
-                    candidates, ref_chips = [plan], base.chips
-                ref = base.scaled(ref_chips)
                 pt = None
-                for plan in candidates:  # the first plan that fits (least recompute)
-                    pt = training_point(m, ref, plan, uneven_pp=True)
-                    if pt.fits:
-                        break
+                if plan is None and search:
+                    ref_chips = reference_chips(base)
+                    try:
+                        pt, plan = searched_point(m, base.scaled(ref_chips))
+                        row["plan_source"] = "planner"
+                    except (PodsimError, ImportError) as exc:
+                        row["search_error"] = str(exc)
+                        pt = None
+                if pt is None:
+                    if plan is None:
+                        candidates, ref_chips = default_plans(base)
+                        row["plan_source"] = "default"
+                    else:
+                        candidates, ref_chips = [plan], base.chips
+                        row["plan_source"] = "given"
+                    ref = base.scaled(ref_chips)
+                    for plan in candidates:  # the first plan that fits (least recompute)
+                        pt = training_point(m, ref, plan, uneven_pp=True)
+                        if pt.fits:
+                            break
                 if not pt.fits:
                     row["warning"] = "no reference plan fits in memory; throughput is optimistic"
                 tpc = pt.tokens_per_s_per_chip if tpc is None else tpc
