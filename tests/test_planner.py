@@ -15,7 +15,9 @@ from podsim.hardware.system import resolve_system
 from podsim.planner.export import (
     megatron_args,
     mindspeed_args,
+    parse_layout,
     parse_megatron_args,
+    pipeline_layout,
     sglang_args,
     vllm_args,
 )
@@ -148,6 +150,43 @@ def test_export_round_trip(searched):
     assert args[args.index("--num-layers-per-virtual-pipeline-stage") + 1] == "2"
     back = parse_megatron_args(args, chips=64)
     assert back.pop("precision") == "bf16"
+    assert back == plan
+
+
+@pytest.mark.parametrize(
+    "layers,pp,vpp,mtp",
+    [(80, 8, 1, 0), (126, 16, 1, 0), (61, 4, 4, 1), (61, 16, 2, 1), (3, 4, 1, 0)],
+)
+def test_uneven_layout_round_trip(layers, pp, vpp, mtp):
+    lay = pipeline_layout(layers, pp, vpp, mtp_layers=mtp)
+    stages = parse_layout(lay)
+    assert len(stages) == pp * vpp
+    assert sum(st.count("t") for st in stages) == layers
+    assert stages[0].startswith("E") and stages[-1].endswith("m" * mtp + "L")
+    units = [
+        st.count("t") + (st.count("m") + st.count("L") if i == len(stages) - 1 else 0)
+        for i, st in enumerate(stages)
+    ]
+    assert max(units) - min(units) <= 2  # balanced to within a layer or two
+    plan = dict(
+        tp=1,
+        pp=pp,
+        vpp=vpp,
+        cp=1,
+        ep=8,
+        dp=8,
+        zero=1,
+        recompute="selective",
+        micro_batch=1,
+        global_batch=64 * pp,
+        seq_len=4096,
+        sequence_parallel=False,
+        uneven_pp=True,
+    )
+    args = megatron_args(plan, layers=layers, precision="fp8", mtp_layers=mtp)
+    assert "--pipeline-model-parallel-layout" in args
+    back = parse_megatron_args(args, chips=8 * pp)
+    assert back.pop("precision") == "fp8"
     assert back == plan
 
 

@@ -79,7 +79,9 @@ def plan_train(
     flags = None
     if export:
         fn = megatron_args if export == "megatron" else mindspeed_args
-        flags = fn(res.best[0]["plan"], layers=m.layers, precision=precision)
+        flags = fn(
+            res.best[0]["plan"], layers=m.layers, precision=precision, mtp_layers=m.mtp_layers
+        )
         out["export"] = {"framework": export, "args": flags, "command": as_command(flags)}
     pareto = None
     if pareto_chips:

@@ -13,8 +13,12 @@ Flag names and meanings, from the frameworks' documentation:
   ``optim_grads_params`` (ZeRO-3), ``--recompute-granularity selective|full`` with
   ``--recompute-method uniform --recompute-num-layers 1`` for full-layer recompute
   (https://docs.nvidia.com/nemo/megatron-bridge/latest/training/activation-recomputation.html),
-  ``--account-for-embedding-in-pipeline-split`` / ``--account-for-loss-in-pipeline-split``
-  (uneven stages: embedding and loss count as pipeline layers), ``--micro-batch-size``,
+  ``--pipeline-model-parallel-layout`` for uneven stages (stages split by ``|``, ``E`` embedding,
+  ``t`` decoder layer, ``m`` MTP layer, ``L`` loss; ``pp x vpp`` stages; Megatron-Core "Custom
+  Pipeline Model Parallel Layout",
+  https://docs.nvidia.com/megatron-core/developer-guide/latest/user-guide/features/pipeline_parallel_layout.html;
+  MindSpeed supports the same flag, gitcode.com/Ascend/MindSpeed
+  docs/zh/features/pipeline-model-parallel-layout.md), ``--micro-batch-size``,
   ``--global-batch-size``, ``--seq-length``, ``--bf16`` / ``--fp16``, ``--fp8-format hybrid``
   (Transformer Engine FP8: E4M3 forward, E5M2 backward).
 * MindSpeed-LLM (Ascend) accepts the Megatron flags and adds fused-kernel switches used in its
@@ -52,7 +56,48 @@ MINDSPEED_FUSED = (
 )
 
 
-def megatron_args(plan: dict, *, layers: int, precision: str = "bf16") -> list[str]:
+def pipeline_layout(layers: int, pp: int, vpp: int = 1, *, mtp_layers: int = 0) -> str:
+    """A balanced ``--pipeline-model-parallel-layout``: ``pp x vpp`` stages in forward order
+    (virtual chunk 0 of ranks 0..pp-1, then chunk 1, ...), the embedding (E) on the first, the
+    MTP layers (m) and the loss (L) on the last; the LM head and each MTP layer count as one
+    decoder layer when the layers are spread, as the step model's uneven-stage balance assumes.
+    """
+    stages = pp * vpp
+    head = 1 + mtp_layers
+    q, r = divmod(layers + head, stages)
+    count = [q + (1 if i < r else 0) for i in range(stages)]
+    count[-1] -= head
+    # the head units may outweigh the last stage's share: take the excess from the largest
+    while count[-1] < 0:
+        j = max(range(stages - 1), key=lambda k: (count[k], -k))
+        count[j] -= 1
+        count[-1] += 1
+    parts = []
+    for k, c in enumerate(count):
+        tokens = ["E"] if k == 0 else []
+        if c:
+            tokens.append("t" if c == 1 else f"t*{c}")
+        if k == stages - 1:
+            tokens += ["m"] * mtp_layers + ["L"]
+        parts.append(",".join(tokens))  # commas are cosmetic in the layout grammar
+    return "|".join(parts)
+
+
+def parse_layout(layout: str) -> list[str]:
+    """Stages of a layout string, expanded (``t*3`` -> ``ttt``; ``(tt|)*2`` -> ``tt|tt|``)."""
+    import re
+
+    s = layout.replace(",", "")
+    group = re.compile(r"\(([^()]*)\)\*(\d+)")
+    while group.search(s):
+        s = group.sub(lambda g: g.group(1) * int(g.group(2)), s)
+    s = re.sub(r"([EtmL])\*(\d+)", lambda g: g.group(1) * int(g.group(2)), s)
+    return s.split("|")
+
+
+def megatron_args(
+    plan: dict, *, layers: int, precision: str = "bf16", mtp_layers: int = 0
+) -> list[str]:
     """Megatron-LM arguments for a training plan (a :func:`podsim.planner.search.plan_dict`)."""
     p = plan
     a = [
@@ -64,13 +109,16 @@ def megatron_args(plan: dict, *, layers: int, precision: str = "bf16") -> list[s
         str(p["pp"]),
     ]
     uneven = bool(p.get("uneven_pp")) and p["pp"] > 1
-    if p["vpp"] > 1:
-        if layers % (p["pp"] * p["vpp"]) == 0 and not uneven:
+    if uneven:
+        a += [
+            "--pipeline-model-parallel-layout",
+            pipeline_layout(layers, p["pp"], p["vpp"], mtp_layers=mtp_layers),
+        ]
+    elif p["vpp"] > 1:
+        if layers % (p["pp"] * p["vpp"]) == 0:
             a += ["--num-layers-per-virtual-pipeline-stage", str(layers // (p["pp"] * p["vpp"]))]
         else:
             a += ["--num-virtual-stages-per-pipeline-rank", str(p["vpp"])]
-    if uneven:
-        a += ["--account-for-embedding-in-pipeline-split", "--account-for-loss-in-pipeline-split"]
     a += ["--context-parallel-size", str(p["cp"])]
     if p["ep"] > 1:
         a += ["--expert-model-parallel-size", str(p["ep"])]
@@ -119,9 +167,11 @@ def megatron_args(plan: dict, *, layers: int, precision: str = "bf16") -> list[s
     return a
 
 
-def mindspeed_args(plan: dict, *, layers: int, precision: str = "bf16") -> list[str]:
+def mindspeed_args(
+    plan: dict, *, layers: int, precision: str = "bf16", mtp_layers: int = 0
+) -> list[str]:
     """MindSpeed-LLM arguments: the Megatron flags plus Ascend fused kernels and ring CP."""
-    a = megatron_args(plan, layers=layers, precision=precision)
+    a = megatron_args(plan, layers=layers, precision=precision, mtp_layers=mtp_layers)
     if plan["cp"] > 1:
         a += ["--context-parallel-algo", "megatron_cp_algo"]
     return a + list(MINDSPEED_FUSED)
@@ -148,7 +198,10 @@ def parse_megatron_args(args: list[str], *, chips: int) -> dict:
         geti("--pipeline-model-parallel-size"),
         geti("--context-parallel-size"),
     )
-    if "--num-layers-per-virtual-pipeline-stage" in vals:
+    layout = vals.get("--pipeline-model-parallel-layout")
+    if isinstance(layout, str):
+        vpp = len(parse_layout(layout)) // pp
+    elif "--num-layers-per-virtual-pipeline-stage" in vals:
         vpp = layers // (pp * geti("--num-layers-per-virtual-pipeline-stage"))
     else:
         vpp = geti("--num-virtual-stages-per-pipeline-rank")
@@ -178,7 +231,7 @@ def parse_megatron_args(args: list[str], *, chips: int) -> dict:
         "global_batch": geti("--global-batch-size"),
         "seq_len": geti("--seq-length"),
         "sequence_parallel": "--sequence-parallel" in vals,
-        "uneven_pp": "--account-for-loss-in-pipeline-split" in vals,
+        "uneven_pp": isinstance(layout, str),
         "precision": precision,
     }
 
