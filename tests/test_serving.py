@@ -265,3 +265,72 @@ def test_every_public_serving_case_is_predicted() -> None:
     res = [r for r in run_file(path) if r.kind == "serving"]
     assert res
     assert all(r.status == "ok" for r in res), [(r.id, r.reason) for r in res if r.status != "ok"]
+
+
+# ------------------------------------------------------------------ prefill, TTFT, disaggregation
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    model=st.sampled_from(["llama3-8b", "llama3-70b", "deepseek-v3", "qwen3-30b-a3b"]),
+    key=systems,
+    prec=precisions,
+    prompt=st.integers(64, 16384),
+    batch=st.integers(1, 16),
+)
+def test_prefill_never_beats_peak_flops(model, key, prec, prompt, batch) -> None:
+    """Prefill tokens/s per chip <= peak FLOP/s / forward FLOPs per token."""
+    from podsim.workload.layers import model_flops_per_token
+
+    m = catalog.model(model)
+    sysm = _sys(key)
+    moe = m.moe is not None
+    c = ServingConfig(
+        m,
+        sysm,
+        input_len=prompt,
+        output_len=1,
+        phase="prefill",
+        precision=prec,
+        tp=1 if moe else 8,
+        ep=8 if moe else 1,
+        dp=8 if moe else 1,
+    )
+    pts = evaluate(c, [batch])
+    fwd = float(model_flops_per_token(m, prompt)) / 3.0  # training counts fwd + bwd = 3x fwd
+    peak = sysm.chip.peak_flops("fp4")  # the fastest format any GEMM could use
+    assert float(pts.prefill_tokens_per_s_per_chip[0]) * fwd <= peak * (1 + 1e-9)
+
+
+def test_queued_ttft_grows_with_load() -> None:
+    m = catalog.model("llama3.1-405b")
+    c = ServingConfig(
+        m, _sys("b200"), input_len=8192, output_len=512, precision="fp4", tp=4, kv_precision="fp8"
+    )
+    pts = evaluate(c, np.arange(1, 120, 4))
+    assert np.all(np.diff(pts.ttft_s) >= -1e-12)
+    assert np.all(pts.ttft_p99_s >= pts.ttft_s)
+    # a TTFT target binds before the TPOT target does at this long prompt
+    ch = choose_batch(c, tpot=0.2, ttft=3.0)
+    assert ch.constrained is not None and ch.constrained["ttft_p99_s"] <= 3.0
+
+
+def test_disaggregation_balances_pools() -> None:
+    from podsim.serving.disagg import disaggregate
+
+    m = catalog.model("deepseek-v3")
+    sysm = _sys("cm384", 384)
+    kw = dict(input_len=4096, output_len=1024, precision="int8", tp=1, ep=32, dp=32)
+    pre = ServingConfig(m, sysm, phase="prefill", **kw)
+    dec = ServingConfig(m, sysm, phase="decode", **kw)
+    r = disaggregate(pre, dec, tpot=0.05, network="scale_up", chips=384)
+    # both pools serve the same request rate
+    rate_p = r.prefill_fraction * r.prefill["prefill_tokens_per_s_per_chip"] / 4096
+    rate_d = (1 - r.prefill_fraction) * r.decode["decode_tokens_per_s_per_chip"] / 1024
+    assert rate_p == pytest.approx(rate_d, rel=1e-9)
+    assert r.tokens_per_s_per_chip == pytest.approx(r.requests_per_s_per_chip * 5120)
+    assert r.prefill_chips + r.decode_chips == 384
+    # a request's KV (61 layers x 576 x 2 bytes x 4096 tokens) crosses UB faster than RoCE
+    slow = disaggregate(pre, dec, tpot=0.05, network="scale_out")
+    assert r.kv_bytes_per_request == pytest.approx(4096 * 70_272)
+    assert slow.kv_transfer_s > r.kv_transfer_s

@@ -83,6 +83,9 @@ def serve(
     ttft: str = typer.Option(None, help="TTFT target, e.g. '2 s'"),
     draft_tokens: int = typer.Option(0, help="speculative (MTP) draft tokens per step"),
     acceptance: float = typer.Option(None, help="mean fraction of draft tokens accepted"),
+    moe_imbalance: float = typer.Option(
+        None, help="tokens on the busiest EP rank / mean (default 1.1)"
+    ),
     disaggregate: bool = typer.Option(
         False, help="size prefill and decode pools (same plan for both) instead"
     ),
@@ -124,9 +127,19 @@ def serve(
     head = {"model": m.name, "system": sysm.id, "chips": n, "plan": spec.model_dump(mode="json")}
     if disaggregate:
         check_plan(m, n, spec)
-        pre = config_for(m, sysm, spec.model_copy(update={"phase": "prefill", "batch": None}))
-        dec = config_for(m, sysm, spec.model_copy(update={"phase": "decode", "batch": None}))
-        res = run_disagg(pre, dec, tpot=t_tpot, ttft=t_ttft, network=kv_network)
+        pre = config_for(
+            m,
+            sysm,
+            spec.model_copy(update={"phase": "prefill", "batch": None}),
+            moe_imbalance=moe_imbalance,
+        )
+        dec = config_for(
+            m,
+            sysm,
+            spec.model_copy(update={"phase": "decode", "batch": None}),
+            moe_imbalance=moe_imbalance,
+        )
+        res = run_disagg(pre, dec, tpot=t_tpot, ttft=t_ttft, network=kv_network, chips=n)
         out = {**head, "disaggregated": res.as_dict()}
         tps_sys = res.tokens_per_s_per_chip * n
         out["tokens_per_s_system"] = tps_sys
@@ -141,6 +154,7 @@ def serve(
         rows = [
             ["prefill : decode chips", f"{res.prefill_chips_per_decode_chip:.3f} : 1"],
             ["prefill share of chips", f"{100 * res.prefill_fraction:.1f}%"],
+            ["prefill / decode chips", f"{res.prefill_chips} / {res.decode_chips}"],
             [
                 "prefill batch / tok/s/chip",
                 f"{res.prefill['batch']} / {res.prefill['prefill_tokens_per_s_per_chip']:,.0f}",
@@ -161,7 +175,7 @@ def serve(
         ]
         console.print(table(None, ["", "value"], rows))
         return
-    c, point, choice = simulate(m, sysm, spec)
+    c, point, choice = simulate(m, sysm, spec, moe_imbalance=moe_imbalance)
     tps_sys = point["tokens_per_s_per_chip"] * n
     out = {
         **head,

@@ -41,6 +41,8 @@ class DisaggResult:
     ttft_s: float  # prefill iteration + KV transfer
     tpot_s: float
     network: str
+    prefill_chips: int | None = None  # pool sizes for a given chip count, whole instances
+    decode_chips: int | None = None
 
     def as_dict(self) -> dict:
         return {k: getattr(self, k) for k in self.__dataclass_fields__}
@@ -75,8 +77,10 @@ def disaggregate(
     tpot: float | None = None,
     ttft: float | None = None,
     network: str = "scale_up",
+    chips: int | None = None,
 ) -> DisaggResult:
-    """Size the prefill and decode pools for ``prefill.input_len`` / ``decode.output_len``."""
+    """Size the prefill and decode pools for ``prefill.input_len`` / ``decode.output_len``;
+    with ``chips``, split that many chips into whole prefill and decode instances."""
     if prefill.phase != "prefill" or decode.phase != "decode":
         raise SpecError("disaggregate needs a prefill config and a decode config", field="phase")
     pc = choose_batch(prefill, ttft=ttft)
@@ -99,6 +103,11 @@ def disaggregate(
     cd = out / rd
     req_per_chip = 1.0 / (cp + cd)
     nbytes, t_kv = kv_transfer_time(prefill, network)
+    n_pre = n_dec = None
+    if chips is not None:
+        # the steady-state split; each pool then runs whole instances of its own plan
+        n_pre = min(max(int(round(chips * cp / (cp + cd))), 1), max(chips - 1, 1))
+        n_dec = chips - n_pre
     return DisaggResult(
         prefill=pp_,
         decode=dp_,
@@ -112,4 +121,6 @@ def disaggregate(
         ttft_s=float(pp_["ttft_s"] + t_kv),
         tpot_s=float(dp_["tpot_s"]),
         network=network,
+        prefill_chips=n_pre,
+        decode_chips=n_dec,
     )

@@ -17,7 +17,7 @@ from __future__ import annotations
 from podsim.errors import PlanError, SpecError
 from podsim.hardware.system import System, system_for_case
 from podsim.serving.slo import BatchChoice, ServingConfig, choose_batch, evaluate
-from podsim.serving.step import DEFAULT_ACCEPTANCE
+from podsim.serving.step import DEFAULT_ACCEPTANCE, DEFAULT_MOE_IMBALANCE
 from podsim.spec.case import ValidationCase
 from podsim.spec.jobs import ServingSpec
 from podsim.spec.model import ModelSpec
@@ -62,7 +62,12 @@ def check_plan(m: ModelSpec, chips: int, s: ServingSpec) -> None:
 
 
 def config_for(
-    m: ModelSpec, system: System, s: ServingSpec, *, step_overhead: float | None = None
+    m: ModelSpec,
+    system: System,
+    s: ServingSpec,
+    *,
+    step_overhead: float | None = None,
+    moe_imbalance: float | None = None,
 ) -> ServingConfig:
     spec = s.speculative
     return ServingConfig(
@@ -84,15 +89,28 @@ def config_for(
             else DEFAULT_ACCEPTANCE
         ),
         step_overhead=step_overhead,
+        moe_imbalance=DEFAULT_MOE_IMBALANCE if moe_imbalance is None else moe_imbalance,
     )
 
 
 def simulate(
-    m: ModelSpec, system: System, s: ServingSpec, *, step_overhead: float | None = None
+    m: ModelSpec,
+    system: System,
+    s: ServingSpec,
+    *,
+    step_overhead: float | None = None,
+    moe_imbalance: float | None = None,
 ) -> tuple[ServingConfig, dict, BatchChoice | None]:
     """(config, chosen point, batch choice) for a serving spec on a system."""
     check_plan(m, system.chips, s)
-    c = config_for(m, system, s, step_overhead=step_overhead)
+    if moe_imbalance is not None and not 1.0 <= moe_imbalance <= 64.0:
+        raise SpecError(
+            "expert load imbalance is the busiest rank's tokens over the mean",
+            field="moe_imbalance",
+            value=moe_imbalance,
+            allowed="1 to 64",
+        )
+    c = config_for(m, system, s, step_overhead=step_overhead, moe_imbalance=moe_imbalance)
     tpot = s.slo.tpot if s.slo else None
     ttft = s.slo.ttft if s.slo else None
     if s.batch is not None:
