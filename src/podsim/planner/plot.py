@@ -43,7 +43,8 @@ def plot_training_pareto(rows: list[dict], path: str | Path, *, title: str = "")
             color="tab:gray",
             label="tokens/s per chip",
         )
-        ax2.set_ylabel("tokens/s per chip")
+        ax2.set_ylabel("tokens/s per chip (dashed)")
+        ax2.set_ylim(bottom=0)
         ax.set_xscale("log", base=2)
     ax.set_xlabel("chips")
     ax.set_ylabel("tokens/s")

@@ -72,7 +72,7 @@ def plan_label(d: dict) -> str:
     return s + f" dp{d['dp']} zero{d['zero']} rc={d['recompute']} mb{d['micro_batch']}"
 
 
-def cost_per_hour_usd(system: System) -> float:
+def cost_per_hour_usd(system: System, *, allowed: str = "throughput or mfu") -> float:
     """Amortised capital + energy per hour of ``system`` (USD); PlanError if the plant lacks it."""
     from podsim.facility.energy import cost_per_hour
     from podsim.facility.plant import plant
@@ -86,7 +86,7 @@ def cost_per_hour_usd(system: System) -> float:
             f"lacks {', '.join(missing) or 'them'}",
             field="objective",
             value="cost",
-            allowed="throughput or mfu",
+            allowed=allowed,
         )
     return float(cost_per_hour(capex.value, power.value)[2])
 

@@ -20,6 +20,10 @@ several chips *and* several attention-DP ranks (``tp x dp / ep > 1`` with ``ep >
 costs no traffic for moving the DP ranks' tokens to an expert's shards, so it would rate them too
 well.
 
+Prefill instances whose weights do not fit are left out unless ``allow_offload``: the serving
+model may stream such weights from host memory and assumes the transfer hidden behind compute,
+which a planner should not lean on.
+
 Objectives (all per second): tokens per chip, per kW of facility power, per dollar-hour (capital
 amortised + energy, :mod:`podsim.facility.energy`); the last two scale the first by a constant of
 the system, so they rank plans alike but compare systems.
@@ -36,7 +40,14 @@ from podsim.errors import PlanError, PodsimError, SpecError
 from podsim.hardware.system import System
 from podsim.planner.pareto import pareto_mask
 from podsim.planner.space import divisors
-from podsim.serving.slo import ServingConfig, batch_grid, batch_limit, choose_batch, evaluate
+from podsim.serving.slo import (
+    ServingConfig,
+    batch_grid,
+    batch_limit,
+    choose_batch,
+    evaluate,
+    weights_offloaded,
+)
 from podsim.serving.step import DEFAULT_ACCEPTANCE
 from podsim.spec.model import ModelSpec
 
@@ -122,7 +133,7 @@ def _objective_scale(system: System, objective: str) -> float:
         return system.chips / (float(fac) / 1e3)
     from podsim.planner.search import cost_per_hour_usd
 
-    return system.chips * 3600.0 / cost_per_hour_usd(system)
+    return system.chips * 3600.0 / cost_per_hour_usd(system, allowed="chip or kw")
 
 
 def _config(m, system, plan, phase, **kw) -> ServingConfig:
@@ -168,6 +179,7 @@ def search_serving(
     pp_cap: int = PP_CAP,
     network: str = "scale_up",
     keep_points: bool = False,
+    allow_offload: bool = False,
 ) -> ServingSearch:
     """The ``top`` best serving plans of ``m`` on ``system`` (see the module docstring)."""
     if phase not in PHASES:
@@ -202,7 +214,7 @@ def search_serving(
             c = _config(
                 m, system, plan, ph, draft_tokens=draft_tokens if ph != "prefill" else 0, **common
             )
-            if batch_limit(c) < 1:
+            if batch_limit(c) < 1 or (not allow_offload and weights_offloaded(c) > 0):
                 no_fit[ph] += 1
                 continue
             try:
@@ -284,7 +296,8 @@ def search_serving(
             frac = r.prefill_fraction
             best.append(
                 {
-                    "label": f"P[{p['label']}] + D[{d['label']}] prefill share {100 * frac:.0f}%",
+                    "label": f"prefill {p['label']} + decode {d['label']}, "
+                    f"{100 * frac:.0f}% of chips prefill",
                     "prefill": p,
                     "decode": d,
                     "pools": {
