@@ -182,6 +182,7 @@ def serve(
         "batch": point["batch"],
         "batch_chosen": batch is None,
         "ttft_s": point["ttft_s"],
+        "ttft_p99_s": point["ttft_p99_s"],
         "tpot_s": point["tpot_s"],
         "iteration_s": point["iteration_s"],
         "prefill_tokens_per_s_per_chip": point["prefill_tokens_per_s_per_chip"],
@@ -228,7 +229,7 @@ def serve(
     ms = lambda x: "-" if x != x else f"{x * 1e3:,.2f} ms"  # noqa: E731
     rows = [
         ["batch per attention group", f"{out['batch']}" + (" (chosen)" if batch is None else "")],
-        ["TTFT", ms(out["ttft_s"])],
+        ["TTFT (mean / p99 under load)", f"{ms(out['ttft_s'])} / {ms(out['ttft_p99_s'])}"],
         ["TPOT", ms(out["tpot_s"])],
         ["prefill tokens/s per chip", f"{out['prefill_tokens_per_s_per_chip']:,.1f}"],
         ["decode tokens/s per chip", f"{out['decode_tokens_per_s_per_chip']:,.1f}"],

@@ -228,7 +228,12 @@ def evaluate(c: ServingConfig, batch) -> ServingPoints:
             ttft, ttft99 = queued_ttft(c, B, t, first.time)
         else:
             tot = dec
-            ttft = _step(c, prefill_tokens=np.ones_like(B) * c.input_len).time
+            # a decode instance's TTFT: one prompt's prefill on one attention-DP rank
+            ttft = _step(
+                c,
+                prefill_tokens=np.ones_like(B) * c.input_len / c.dp,
+                prefill_busiest=np.ones_like(B) * c.input_len,
+            ).time
             ttft99 = ttft
         pre = np.where(pf > 0, pf / t / g, 0.0) if c.phase == "end_to_end" else np.zeros_like(t)
     mem = serving_memory(
