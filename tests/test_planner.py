@@ -279,9 +279,14 @@ def test_cli_plan_serve_json():
             "2",
             "--export",
             "vllm",
+            "--pareto",
             "--json",
         ],
     )
     assert out.exit_code == 0, out.output
     d = json.loads(out.stdout)
     assert d["best"] and "--tensor-parallel-size" in d["export"][0]["args"]
+    front = d["pareto_front"]
+    t = [d["tpot_s"] for d in front]
+    y = [d["tokens_per_s_per_chip"] for d in front]
+    assert front and np.all(np.diff(t) > 0) and np.all(np.diff(y) > 0)

@@ -188,6 +188,7 @@ def plan_serve(
     top: int = typer.Option(10),
     tp_cap: int = typer.Option(None),
     plot: str = typer.Option(None, help="PNG file: tokens/s/chip vs TPOT with the Pareto front"),
+    pareto: bool = typer.Option(False, help="list the throughput-vs-TPOT Pareto front"),
     export: str = typer.Option(None, help="print the best plan as vllm | sglang flags"),
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
@@ -215,7 +216,7 @@ def plan_serve(
         objective=objective,
         top=top,
         tp_cap=tp_cap,
-        keep_points=plot is not None,
+        keep_points=plot is not None or pareto,
     )
     out = res.as_dict()
     flags = notes = None
@@ -240,7 +241,21 @@ def plan_serve(
 
         plot_serving_pareto(res.points, plot, title=f"{m.name} on {sysm.id} ({precision})")
         out["plot"] = plot
-    out.pop("points", None)
+    pts = out.pop("points", None) or {}
+    front = [
+        {"plan": pl, "tpot_s": t, "tokens_per_s_per_chip": y}
+        for pl, t, y, on in zip(
+            pts.get("plan", []),
+            pts.get("tpot_s", []),
+            pts.get("tokens_per_s_per_chip", []),
+            pts.get("on_front", []),
+            strict=True,
+        )
+        if on
+    ]
+    front.sort(key=lambda d: d["tpot_s"])
+    if pareto:
+        out["pareto_front"] = front
     if as_json:
         emit_json(out)
         return
@@ -280,6 +295,19 @@ def plan_serve(
         )
     )
     console.print(table("rejected", ["reason", "plans"], _rejections(res.rejected)))
+    if pareto and front:
+        step = max(len(front) // 12, 1)
+        frows = [
+            [d["plan"], f"{1e3 * d['tpot_s']:.1f}", f"{d['tokens_per_s_per_chip']:,.1f}"]
+            for d in front[::step]
+        ]
+        console.print(
+            table(
+                f"Pareto front ({len(front)} points, every {step})",
+                ["instance", "TPOT ms", "tokens/s/chip"],
+                frows,
+            )
+        )
     for e in out.get("export", []):
         console.print(f"[bold]{export}[/] ({e['role']}): {e['command']}")
         for n in e["notes"]:

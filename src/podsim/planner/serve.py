@@ -232,7 +232,7 @@ def search_serving(
                 )
                 pts["tpot_s"].extend(np.asarray(ev.tpot_s, dtype=float).tolist())
                 pts["tokens_per_s_per_chip"].extend(np.asarray(key, dtype=float).tolist())
-                pts["plan"].extend([_label(plan)] * g.size)
+                pts["plan"].extend(f"{_label(plan)} b{int(b)}" for b in g)
             point = ch.constrained if (tpot is not None or ttft is not None) else ch.unconstrained
             if point is None:
                 miss[ph] += 1
