@@ -52,13 +52,12 @@ def check_plan(m: ModelSpec, chips: int, s: ServingSpec) -> None:
             )
         if (s.tp * s.dp) % s.ep:
             raise PlanError(
-                f"ep {s.ep} does not divide the tp*dp = {s.tp * s.dp} chips that hold the experts",
+                f"ep {s.ep} must divide tp*dp = {s.tp * s.dp}, the chips that hold the experts "
+                "(for wide EP with attention data parallelism set dp = ep)",
                 field="ep",
                 value=s.ep,
                 allowed=f"a divisor of {s.tp * s.dp}",
             )
-    if m.moe is None and s.dp > 1 and s.ep == 1:
-        pass  # plain data-parallel replicas of a dense model: fine
 
 
 def config_for(
