@@ -210,6 +210,9 @@ def _ettr_plot(runs: dict[str, TrainRun], ctx: ReportContext):
         style = "-" if r.system.chip.vendor == "huawei" else "--"
         ax.plot(chips, 100 * np.asarray(e), style, label=r.system_label)
     ax.set_xscale("log", base=2)
+    ticks = [1024, 4096, 16384, 65536, 262144, 1048576]
+    ax.set_xticks(ticks)
+    ax.set_xticklabels(["1K", "4K", "16K", "64K", "256K", "1M"])
     ax.set_xlabel("chips in the job")
     ax.set_ylabel("ETTR (%)")
     ax.set_title("Effective training time ratio vs job size (DeepSeek-V3 state per chip)")
@@ -230,8 +233,10 @@ def build(ctx: ReportContext) -> Section:
     runs = _dsv3_runs(ctx)
     rows, thr, (model, tokens, days) = _central(ctx, runs)
     from podsim import catalog
+    from podsim.report.workloads import TRAIN_WORKLOADS
 
-    model_name = catalog.model(model).name
+    labels = {w.model: w.label for w in TRAIN_WORKLOADS}
+    model_name = labels.get(model, catalog.model(model).name)
     sec = Section("facility", "Facility and goodput")
     sec.add(
         Text(

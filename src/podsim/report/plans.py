@@ -8,6 +8,94 @@ from podsim.report.section import Note, ReportContext, Section, Table, Text
 from podsim.report.workloads import training_runs
 
 TOP = 5
+# serving searches (full mode only): DeepSeek-R1 decode at TPOT 50 ms; the Atlas 950 SuperPoD is
+# searched on a 512-card slice (the instance space of 8,192 cards is large; per-chip rates of an
+# instance do not depend on how many instances run)
+SERVE_MODEL = "deepseek-r1"
+SERVE_TPOT = 0.050
+SERVE_CHIPS = {"atlas-950-superpod": 512}
+
+
+def _serving_plans(ctx: ReportContext, sec: Section) -> None:
+    """The serving planner's best decode plans for DeepSeek-R1 (skipped in quick mode)."""
+    if ctx.quick:
+        sec.add(Note("Serving plan searches are skipped in quick mode."))
+        return
+    try:
+        from podsim.planner.serve import search_serving
+    except ImportError:
+        sec.add(Note("The serving planner is not available in this version."))
+        return
+    from podsim import catalog
+    from podsim.errors import PodsimError
+    from podsim.hardware.resolve import resolve_system_arg
+    from podsim.report.serving import INPUT_LEN, OUTPUT_LEN, SERVE_SYSTEMS, serving_rows
+
+    m = catalog.model(SERVE_MODEL)
+    fixed = {r.system: r for r in serving_rows(ctx) if r.model == SERVE_MODEL}
+    rows = []
+    for sid, label, prec, _ in SERVE_SYSTEMS:
+        n = SERVE_CHIPS.get(sid)
+        ref = f"{sid}:{n}" if n else sid
+        f = fixed.get(sid)
+        fpt = f.decode.get(SERVE_TPOT) if f is not None else None
+        ftxt = (
+            f"{fmt.num(fpt['decode_tokens_per_s_per_chip'])} ({f.decode_plan[SERVE_TPOT]})"
+            if fpt
+            else fmt.NA
+        )
+        try:
+            r = search_serving(
+                m,
+                resolve_system_arg(ref),
+                input_len=INPUT_LEN,
+                output_len=OUTPUT_LEN,
+                precision=prec,
+                kv_precision=prec,
+                tpot=SERVE_TPOT,
+                phase="decode",
+                draft_tokens=1 if m.mtp_layers > 0 else 0,
+                top=3,
+            )
+        except PodsimError as exc:
+            rows.append([label, ref, fmt.NA, str(exc), fmt.NA, fmt.NA, ftxt])
+            continue
+        b = r.best[0]
+        rows.append(
+            [
+                label,
+                ref,
+                fmt.num(r.considered),
+                b["label"],
+                fmt.num(b["tokens_per_s_per_chip"]),
+                f"{1e3 * b['tpot_s']:.1f} ms",
+                ftxt,
+            ]
+        )
+    ctx.cache["serving_searches"] = sum(r[2] != fmt.NA for r in rows)
+    sec.add(
+        Table(
+            [
+                "system",
+                "searched on",
+                "instances",
+                "best decode plan (batch)",
+                "tokens/s/chip",
+                "TPOT",
+                "Serving section's deployment",
+            ],
+            rows,
+            caption=(
+                f"{m.name} decode at TPOT {SERVE_TPOT * 1e3:.0f} ms: the serving planner's "
+                f"best plan ({INPUT_LEN:,}-token prompts, {prec_note()})"
+            ),
+            left=(0, 1, 3),
+        )
+    )
+
+
+def prec_note() -> str:
+    return "INT8 on the 910C, FP8 elsewhere, one MTP draft token"
 
 
 def build(ctx: ReportContext) -> Section:
@@ -92,13 +180,17 @@ def build(ctx: ReportContext) -> Section:
         )
     if not runs:
         sec.add(Note("No planner search ran (see the Training section's notes)."))
+    _serving_plans(ctx, sec)
     sec.add(
         Note(
             "Reproduce one search with `podsim plan train` (same model, system, batch and "
             "sequence length)."
         )
     )
-    sec.summary = f"{len(runs)} searches, {total_plans:,} plans considered in {total_s:.1f} s" + (
-        " (quick)" if ctx.quick else ""
+    n_serve = ctx.cache.get("serving_searches", 0)
+    sec.summary = (
+        f"{len(runs)} training searches, {total_plans:,} plans in {total_s:.1f} s"
+        + (f"; {n_serve} serving searches" if n_serve else "")
+        + (" (quick)" if ctx.quick else "")
     )
     return sec
