@@ -47,6 +47,7 @@ def plan_train(
     objective: str = typer.Option("throughput", help="throughput | mfu | cost"),
     uneven_pp: bool = typer.Option(True, help="allow stages with unequal layer counts"),
     tp_cap: int = typer.Option(None, help="largest TP (default: min(64, 2 x scale-up domain))"),
+    zero_stages: str = typer.Option("0,1,2,3", help="ZeRO stages to consider"),
     pareto_chips: str = typer.Option(None, help="also search at these chip counts: N1,N2,..."),
     plot: str = typer.Option(None, help="PNG file for the throughput-vs-chips plot"),
     export: str = typer.Option(None, help="print the best plan as megatron | mindspeed flags"),
@@ -64,7 +65,15 @@ def plan_train(
     m = catalog.model(model)
     sysm = resolve_system_arg(system, chips)
     gb = global_batch or max(round(4 * 1024 * 1024 / seq_len), 1)
-    opts = SpaceOptions(uneven_pp=uneven_pp, tp_cap=tp_cap)
+    zs = tuple(_int_list(zero_stages, "zero_stages"))
+    if not zs or any(z not in (0, 1, 2, 3) for z in zs):
+        raise SpecError(
+            "ZeRO stages must be among 0-3",
+            field="zero_stages",
+            value=zero_stages,
+            allowed="e.g. 0,1",
+        )
+    opts = SpaceOptions(uneven_pp=uneven_pp, tp_cap=tp_cap, zero=zs)
     res = search_training(
         m,
         sysm,
