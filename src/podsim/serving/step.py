@@ -100,6 +100,10 @@ class StepResult:
     extra: dict[str, np.ndarray] = field(default_factory=dict)
 
 
+_K = np.arange(0, 400, dtype=float)
+_LGAMMA_K1 = np.array([math.lgamma(x + 1.0) for x in _K])
+
+
 def busiest_prompts(mean_prompts, dp) -> np.ndarray:
     """Expected prompts on the busiest of ``dp`` attention-DP ranks in one iteration, when the
     instance admits a Poisson number ``n`` of prompts (mean ``dp x mean_prompts``) and the
@@ -109,8 +113,8 @@ def busiest_prompts(mean_prompts, dp) -> np.ndarray:
     lam = np.asarray(mean_prompts, dtype=float) * np.asarray(dp, dtype=float)
     dpa = np.asarray(dp, dtype=float)
     lam, dpa = np.broadcast_arrays(lam, dpa)
-    k = np.arange(0, 400, dtype=float)
-    lgam = np.array([math.lgamma(x + 1.0) for x in k])
+    k = _K
+    lgam = _LGAMMA_K1
     lam_c = np.minimum(lam, 150.0)[..., None]
     with np.errstate(divide="ignore"):
         logp = -lam_c + k * np.log(np.maximum(lam_c, 1e-300)) - lgam
