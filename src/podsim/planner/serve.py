@@ -24,6 +24,10 @@ Prefill instances whose weights do not fit are left out unless ``allow_offload``
 model may stream such weights from host memory and assumes the transfer hidden behind compute,
 which a planner should not lean on.
 
+Layouts are independent, so with many of them the search fans out to local worker processes
+(``workers``; default up to 8 of the CPUs this process may use); results are merged in layout
+order, so the outcome does not depend on the number of workers.
+
 Objectives (all per second): tokens per chip, per kW of facility power, per dollar-hour (capital
 amortised + energy, :mod:`podsim.facility.energy`); the last two scale the first by a constant of
 the system, so they rank plans alike but compare systems.
@@ -31,6 +35,7 @@ the system, so they rank plans alike but compare systems.
 
 from __future__ import annotations
 
+import os
 import time
 from dataclasses import dataclass, field
 
@@ -160,6 +165,96 @@ def _label(p: dict) -> str:
     return s
 
 
+@dataclass
+class _Job:
+    """Evaluates one instance layout in every phase (picklable, for worker processes)."""
+
+    m: ModelSpec
+    system: System
+    phases: tuple[str, ...]
+    common: dict
+    draft_tokens: int
+    tpot: float | None
+    ttft: float | None
+    keep_points: bool
+    allow_offload: bool
+
+    def __call__(self, plan: dict) -> dict:
+        out = {}
+        for ph in self.phases:
+            out[ph] = self.one(plan, ph)
+        return out
+
+    def one(self, plan: dict, ph: str):
+        draft = self.draft_tokens if ph != "prefill" else 0
+        c = _config(self.m, self.system, plan, ph, draft_tokens=draft, **self.common)
+        if batch_limit(c) < 1 or (not self.allow_offload and weights_offloaded(c) > 0):
+            return ("nofit", None, None)
+        try:
+            ch = choose_batch(
+                c,
+                tpot=self.tpot if ph != "prefill" else None,
+                ttft=self.ttft if ph != "decode" else None,
+            )
+        except PodsimError:
+            return ("nofit", None, None)
+        curve = None
+        if self.keep_points and ph != "prefill":
+            g = batch_grid(ch.limit)
+            ev = evaluate(c, g)
+            key = ev.decode_tokens_per_s_per_chip if ph == "decode" else ev.tokens_per_s_per_chip
+            curve = {
+                "tpot_s": np.asarray(ev.tpot_s, dtype=float).tolist(),
+                "tokens_per_s_per_chip": np.asarray(key, dtype=float).tolist(),
+                "plan": [f"{_label(plan)} b{int(b)}" for b in g],
+            }
+        targets = self.tpot is not None or self.ttft is not None
+        point = ch.constrained if targets else ch.unconstrained
+        if point is None:
+            return ("miss", ch.reason, curve)
+        rate = {
+            "prefill": "prefill_tokens_per_s_per_chip",
+            "decode": "decode_tokens_per_s_per_chip",
+        }.get(ph, "tokens_per_s_per_chip")
+        entry = {
+            "role": ph,
+            "plan": {**plan, "batch": int(point["batch"])},
+            "label": f"{_label(plan)} b{int(point['batch'])}",
+            "tokens_per_s_per_chip": float(point[rate]),
+            "tpot_s": float(point["tpot_s"]),
+            "ttft_s": float(point["ttft_s"]),
+            "point": point,
+        }
+        return ("ok", entry, curve)
+
+
+def default_workers(tasks: int) -> int:
+    """Local worker processes: up to 8 of the CPUs this process may use, none for small jobs."""
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not Linux
+        cpus = os.cpu_count() or 1
+    return 1 if tasks < 64 else max(1, min(cpus, 8))
+
+
+def _map(job: _Job, todo: list[dict], workers: int | None):
+    """job(plan) for every plan, in order; in local processes when there are many."""
+    w = default_workers(len(todo) * len(job.phases)) if workers is None else max(int(workers), 1)
+    if w > 1:
+        import multiprocessing as mp
+        from concurrent.futures import ProcessPoolExecutor
+
+        try:
+            ctx = mp.get_context("fork")
+        except ValueError:  # pragma: no cover - no fork on this platform
+            ctx = None
+        if ctx is not None:
+            chunk = max(len(todo) // (4 * w), 1)
+            with ProcessPoolExecutor(max_workers=w, mp_context=ctx) as ex:
+                return list(ex.map(job, todo, chunksize=chunk))
+    return [job(p) for p in todo]
+
+
 def search_serving(
     m: ModelSpec,
     system: System,
@@ -180,6 +275,7 @@ def search_serving(
     network: str = "scale_up",
     keep_points: bool = False,
     allow_offload: bool = False,
+    workers: int | None = None,
 ) -> ServingSearch:
     """The ``top`` best serving plans of ``m`` on ``system`` (see the module docstring)."""
     if phase not in PHASES:
@@ -208,52 +304,22 @@ def search_serving(
     miss = {ph: 0 for ph in phases}
     reasons_miss: list[str] = []
     pts = {"tpot_s": [], "tokens_per_s_per_chip": [], "plan": []}
-    for i in range(n):
-        plan = {k: int(v[i]) for k, v in plans.items()}
-        for ph in phases:
-            c = _config(
-                m, system, plan, ph, draft_tokens=draft_tokens if ph != "prefill" else 0, **common
-            )
-            if batch_limit(c) < 1 or (not allow_offload and weights_offloaded(c) > 0):
+    job = _Job(m, system, phases, common, draft_tokens, tpot, ttft, keep_points, allow_offload)
+    todo = [{k: int(v[i]) for k, v in plans.items()} for i in range(n)]
+    for outcome in _map(job, todo, workers):
+        for ph, (kind, val, curve) in outcome.items():
+            if kind == "nofit":
                 no_fit[ph] += 1
                 continue
-            try:
-                ch = choose_batch(
-                    c, tpot=tpot if ph != "prefill" else None, ttft=ttft if ph != "decode" else None
-                )
-            except PodsimError:
-                no_fit[ph] += 1
-                continue
-            if keep_points and ph != "prefill":
-                g = batch_grid(ch.limit)
-                ev = evaluate(c, g)
-                key = (
-                    ev.decode_tokens_per_s_per_chip if ph == "decode" else ev.tokens_per_s_per_chip
-                )
-                pts["tpot_s"].extend(np.asarray(ev.tpot_s, dtype=float).tolist())
-                pts["tokens_per_s_per_chip"].extend(np.asarray(key, dtype=float).tolist())
-                pts["plan"].extend(f"{_label(plan)} b{int(b)}" for b in g)
-            point = ch.constrained if (tpot is not None or ttft is not None) else ch.unconstrained
-            if point is None:
+            if curve is not None:
+                for k in pts:
+                    pts[k].extend(curve[k])
+            if kind == "miss":
                 miss[ph] += 1
-                if ch.reason:
-                    reasons_miss.append(ch.reason)
-                continue
-            rate = {
-                "prefill": "prefill_tokens_per_s_per_chip",
-                "decode": "decode_tokens_per_s_per_chip",
-            }.get(ph, "tokens_per_s_per_chip")
-            found[ph].append(
-                {
-                    "role": ph,
-                    "plan": {**plan, "batch": int(point["batch"])},
-                    "label": f"{_label(plan)} b{int(point['batch'])}",
-                    "tokens_per_s_per_chip": float(point[rate]),
-                    "tpot_s": float(point["tpot_s"]),
-                    "ttft_s": float(point["ttft_s"]),
-                    "point": point,
-                }
-            )
+                if val:
+                    reasons_miss.append(val)
+            else:
+                found[ph].append(val)
     for ph in phases:
         key = NO_FIT if len(phases) == 1 else f"{NO_FIT} ({ph})"
         rejected[key] = no_fit[ph]
