@@ -67,7 +67,13 @@ def build_section(key: str, ctx: ReportContext) -> Section:
     _, module, title, what = spec
     try:
         mod = importlib.import_module(module)
-        section = mod.build(ctx)
+        import matplotlib
+
+        from podsim.report.plots import RC
+
+        # the same plot settings for every run, restored afterwards (no global state leaks)
+        with matplotlib.rc_context(RC):
+            section = mod.build(ctx)
     except ImportError as exc:
         missing = getattr(exc, "name", None)
         detail = f"module {missing} not found" if missing else str(exc)

@@ -118,11 +118,9 @@ def build(ctx: ReportContext) -> Section:
     )
     stats = []
     total_plans = 0
-    total_s = 0.0
     for r in runs:
         s = r.search
         total_plans += s.considered
-        total_s += s.seconds
         rej = sorted(((n, k) for k, n in s.rejected.items() if n), reverse=True)[:2]
         stats.append(
             [
@@ -132,7 +130,6 @@ def build(ctx: ReportContext) -> Section:
                 fmt.num(s.valid),
                 fmt.num(s.fitting),
                 "; ".join(f"{k} ({n:,})" for n, k in rej),
-                f"{s.seconds:.2f} s",
             ]
         )
     sec.add(
@@ -144,7 +141,6 @@ def build(ctx: ReportContext) -> Section:
                 "valid",
                 "fit in HBM",
                 "most common rejections",
-                "search time",
             ],
             stats,
             caption="Search spaces",
@@ -189,7 +185,7 @@ def build(ctx: ReportContext) -> Section:
     )
     n_serve = ctx.cache.get("serving_searches", 0)
     sec.summary = (
-        f"{len(runs)} training searches, {total_plans:,} plans in {total_s:.1f} s"
+        f"{len(runs)} training searches over {total_plans:,} plans"
         + (f"; {n_serve} serving searches" if n_serve else "")
         + (" (quick)" if ctx.quick else "")
     )

@@ -28,8 +28,11 @@ SYSTEM_COLOURS = {
 }
 
 
+# applied around each section's build (matplotlib.rc_context), never set globally
+RC = {"font.size": 8, "axes.titlesize": 9}
+
+
 def new(ncols: int = 1, nrows: int = 1, *, width: float = 7.5, height: float = 3.6, **kw):
-    plt.rcParams.update({"font.size": 8, "axes.titlesize": 9})
     return plt.subplots(nrows, ncols, figsize=(width, height), squeeze=False, **kw)
 
 

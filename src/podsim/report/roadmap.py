@@ -51,7 +51,7 @@ def _chip_rows(chips) -> list[list[str]]:
                 fmt.q(c.hbm_capacity.value, "bytes"),
                 fmt.q(c.hbm_bandwidth.value, "bandwidth"),
                 fmt.q(c.scale_up_bandwidth.value, "bandwidth"),
-                fmt.q(c.scale_up_domain, "count") if c.scale_up_domain else fmt.NA,
+                fmt.num(c.scale_up_domain) if c.scale_up_domain else fmt.NA,
                 fmt.q(c.tdp.value if c.tdp else None, "power"),
             ]
         )
