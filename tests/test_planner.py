@@ -227,6 +227,18 @@ def test_serving_search_small():
     assert vals == sorted(vals, reverse=True)
 
 
+def test_serving_search_same_with_workers():
+    from podsim.planner.serve import search_serving
+
+    m = catalog.model("qwen3-30b-a3b")
+    s = resolve_system(SYSTEM, 4)
+    kw = dict(input_len=1024, output_len=256, precision="fp8", tpot=0.05, top=3)
+    a = search_serving(m, s, workers=1, **kw)
+    b = search_serving(m, s, workers=2, **kw)
+    assert [x["label"] for x in a.best] == [x["label"] for x in b.best]
+    assert a.rejected == b.rejected and a.valid == b.valid > 0
+
+
 def test_cli_plan_train_json():
     out = CliRunner().invoke(
         app,
