@@ -61,6 +61,8 @@ def test_returned_plans_are_valid_and_fit(searched):
     tps = [b["metrics"]["tokens_per_s_per_chip"] for b in r.best]
     assert tps == sorted(tps, reverse=True)
     assert r.rejected["does not fit in memory"] == r.valid - r.fitting
+    df = r.to_frame()
+    assert len(df) == 8 and df["tokens_per_s_per_chip"].is_monotonic_decreasing
 
 
 def test_best_beats_an_independent_random_sample(searched):
@@ -225,6 +227,21 @@ def test_serving_search_small():
         assert b["tpot_s"] <= 0.03 + 1e-12
     vals = [b["tokens_per_s_per_chip"] for b in r.best]
     assert vals == sorted(vals, reverse=True)
+    assert list(r.to_frame()["tokens_per_s_per_chip"]) == vals
+
+
+def test_disaggregated_search_with_one_target():
+    from podsim.planner.serve import search_serving
+
+    m = catalog.model("llama3-8b")
+    s = resolve_system(SYSTEM, 8)
+    r = search_serving(
+        m, s, input_len=1024, output_len=256, phase="disaggregated", tpot=0.03, top=2
+    )
+    b = r.best[0]
+    assert b["tpot_s"] <= 0.03 and 0 < b["pools"]["prefill_fraction"] < 1
+    assert b["pools"]["prefill_chips"] + b["pools"]["decode_chips"] == 8
+    assert {"prefill_tp", "decode_tp"} <= set(r.to_frame().columns)
 
 
 def test_serving_search_same_with_workers():

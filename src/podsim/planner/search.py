@@ -123,6 +123,29 @@ class TrainingSearch:
         d["recompute"] = RECOMPUTE_CODES[d["recompute"]]
         return plan_arrays(**d)
 
+    def to_frame(self):
+        """The top plans as a pandas DataFrame: plan fields, metrics, breakdown (seconds)."""
+        import pandas as pd
+
+        rows = []
+        for rank, b in enumerate(self.best, 1):
+            met = b["metrics"]
+            row = {"rank": rank, **b["plan"]}
+            for k in (
+                "step_time_s",
+                "tokens_per_s_per_chip",
+                "mfu",
+                "hfu",
+                "memory_headroom_bytes",
+            ):
+                row[k] = met[k]
+            row["memory_total_bytes"] = met["memory_bytes"]["total"]
+            row.update({f"t_{k}": v for k, v in met["breakdown_s"].items()})
+            if "usd_per_million_tokens" in b:
+                row["usd_per_million_tokens"] = b["usd_per_million_tokens"]
+            rows.append(row)
+        return pd.DataFrame(rows).set_index("rank")
+
     def as_dict(self) -> dict:
         return {
             "model": self.model,

@@ -84,6 +84,24 @@ class ServingSearch:
     def as_dict(self) -> dict:
         return {k: getattr(self, k) for k in self.__dataclass_fields__}
 
+    def to_frame(self):
+        """The top plans as a pandas DataFrame."""
+        import pandas as pd
+
+        rows = []
+        for rank, b in enumerate(self.best, 1):
+            row = {"rank": rank, "label": b["label"]}
+            if "plan" in b:
+                row.update(b["plan"])
+            else:  # disaggregated: both pools
+                row.update({f"prefill_{k}": v for k, v in b["prefill"]["plan"].items()})
+                row.update({f"decode_{k}": v for k, v in b["decode"]["plan"].items()})
+                row.update(b["pools"])
+            for k in ("tokens_per_s_per_chip", "tpot_s", "ttft_s", "objective_value"):
+                row[k] = b[k]
+            rows.append(row)
+        return pd.DataFrame(rows).set_index("rank")
+
 
 def instance_space(
     m: ModelSpec,
@@ -190,12 +208,10 @@ class _Job:
         c = _config(self.m, self.system, plan, ph, draft_tokens=draft, **self.common)
         if batch_limit(c) < 1 or (not self.allow_offload and weights_offloaded(c) > 0):
             return ("nofit", None, None)
+        tpot = self.tpot if ph != "prefill" else None
+        ttft = self.ttft if ph != "decode" else None
         try:
-            ch = choose_batch(
-                c,
-                tpot=self.tpot if ph != "prefill" else None,
-                ttft=self.ttft if ph != "decode" else None,
-            )
+            ch = choose_batch(c, tpot=tpot, ttft=ttft)
         except PodsimError:
             return ("nofit", None, None)
         curve = None
@@ -208,8 +224,7 @@ class _Job:
                 "tokens_per_s_per_chip": np.asarray(key, dtype=float).tolist(),
                 "plan": [f"{_label(plan)} b{int(b)}" for b in g],
             }
-        targets = self.tpot is not None or self.ttft is not None
-        point = ch.constrained if targets else ch.unconstrained
+        point = ch.constrained if (tpot is not None or ttft is not None) else ch.unconstrained
         if point is None:
             return ("miss", ch.reason, curve)
         rate = {
