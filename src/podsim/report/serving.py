@@ -54,6 +54,10 @@ def _candidates(m, domain: int, phase: str, moe_chips: int):
     return [(tp, tp, 1, 1) for tp in DENSE_TP if tp <= domain]
 
 
+def plan_text(chips: int, tp: int, ep: int) -> str:
+    return f"{chips} chips, ep{ep}" if ep > 1 else f"tp{tp}"
+
+
 def _best(m, sid: str, precision: str, phase: str, tpot: float | None, moe_chips: int):
     """The deployment with the highest per-chip throughput for the phase (meeting ``tpot``)."""
     from podsim.errors import PodsimError
@@ -80,11 +84,11 @@ def _best(m, sid: str, precision: str, phase: str, tpot: float | None, moe_chips
         try:
             _, point, _ = simulate(m, resolve_system_arg(f"{sid}:{n}"), spec)
         except PodsimError as exc:
-            err = err or str(exc)
+            err = f"{plan_text(n, tp, ep)}: {exc}"  # the last (largest) deployment tried
             continue
         if best is None or point[key] > best[key]:
             best = point
-            plan = f"{n} chips, ep{ep}" if ep > 1 else f"tp{tp}"
+            plan = plan_text(n, tp, ep)
     return best, plan, (None if best is not None else err)
 
 

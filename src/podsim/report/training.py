@@ -208,7 +208,8 @@ def build(ctx: ReportContext) -> Section:
             + " ".join(f"{w.label}: {w.note}." for w in TRAIN_WORKLOADS)
         ),
         Text(
-            "Plans: the planner's best plan by tokens/s per chip (`podsim plan`; see Best plans)."
+            "Plans: the planner's best plan by tokens/s per chip (`podsim plan train`; see "
+            "Best plans)."
             if planner
             else "Plans: hand-written (the planner is not in this version). Llama 3.1 405B: "
             "TP8 inside a scale-up domain, DP128, PP = chips / 1,024 (uneven stages). "
