@@ -240,7 +240,10 @@ def test_disaggregated_search_with_one_target():
     )
     b = r.best[0]
     assert b["tpot_s"] <= 0.03 and 0 < b["pools"]["prefill_fraction"] < 1
-    assert b["pools"]["prefill_chips"] + b["pools"]["decode_chips"] == 8
+    pools = b["pools"]
+    assert pools["prefill_chips"] + pools["decode_chips"] + pools["idle_chips"] == 8
+    assert pools["prefill_instances"] >= 1 and pools["decode_instances"] >= 1
+    assert 0 < pools["tokens_per_s_per_chip_whole_instances"] <= b["tokens_per_s_per_chip"] + 1e-9
     assert {"prefill_tp", "decode_tp"} <= set(r.to_frame().columns)
 
 

@@ -303,6 +303,14 @@ def plan_serve(
             rows,
         )
     )
+    pools = res.best[0].get("pools")
+    if pools:
+        console.print(
+            f"best split in whole instances: {pools['prefill_instances']} prefill "
+            f"({pools['prefill_chips']} chips) + {pools['decode_instances']} decode "
+            f"({pools['decode_chips']} chips), {pools['idle_chips']} idle: "
+            f"{pools['tokens_per_s_per_chip_whole_instances']:,.1f} tokens/s/chip"
+        )
     console.print(table("rejected", ["reason", "plans"], _rejections(res.rejected)))
     if pareto and front:
         step = max(len(front) // 12, 1)

@@ -243,6 +243,78 @@ class _Job:
         return ("ok", entry, curve)
 
 
+def whole_pools(
+    chips: int, prefill: dict, decode: dict, rate_p, rate_d, input_len: float, output_len: float
+) -> dict:
+    """Whole prefill and decode instances on ``chips``: the split with the highest request rate
+    (each pool serves ``instances x chips x rate / length`` requests per second)."""
+    ip = prefill["tp"] * prefill["dp"] * prefill["pp"]
+    idd = decode["tp"] * decode["dp"] * decode["pp"]
+    best = (0.0, 0, 0)
+    if rate_p and rate_d:
+        for k in range(1, chips // ip + 1):
+            j = (chips - k * ip) // idd
+            if j < 1:
+                break
+            req = min(k * ip * rate_p / input_len, j * idd * rate_d / output_len)
+            if req > best[0]:
+                best = (req, k, j)
+    req, k, j = best
+    return {
+        "prefill_instances": k,
+        "prefill_chips": k * ip,
+        "decode_instances": j,
+        "decode_chips": j * idd,
+        "idle_chips": chips - k * ip - j * idd,
+        "tokens_per_s_per_chip_whole_instances": req * (input_len + output_len) / chips,
+    }
+
+
+def _inst(plan: dict) -> int:
+    return plan["tp"] * plan["dp"] * plan["pp"]
+
+
+def _pool_candidates(
+    prefill: list[dict],
+    decode: list[dict],
+    chips: int,
+    input_len: float,
+    output_len: float,
+    top: int,
+    keep: int = 10,
+) -> list[tuple[dict, dict]]:
+    """(prefill, decode) pairs worth sizing in detail: the best of each pool overall and the best
+    of each instance size (small instances pack better into few chips), ranked by the request
+    rate whole instances reach."""
+
+    def shortlist(found: list[dict]) -> list[dict]:
+        out = found[:keep]
+        seen = {_inst(f["plan"]) for f in out}
+        for f in found:  # sorted best first
+            if _inst(f["plan"]) not in seen:
+                seen.add(_inst(f["plan"]))
+                out.append(f)
+        return out
+
+    scored = []
+    for p in shortlist(prefill):
+        for d in shortlist(decode):
+            w = whole_pools(
+                chips,
+                p["plan"],
+                d["plan"],
+                p["tokens_per_s_per_chip"],
+                d["tokens_per_s_per_chip"],
+                input_len,
+                output_len,
+            )
+            scored.append(
+                (-w["tokens_per_s_per_chip_whole_instances"], p["label"], d["label"], p, d)
+            )
+    scored.sort(key=lambda t: t[:3])
+    return [(p, d) for *_, p, d in scored[: max(top, 1)]]
+
+
 def default_workers(tasks: int) -> int:
     """Local worker processes: up to 8 of the CPUs this process may use, none for small jobs."""
     try:
@@ -366,7 +438,9 @@ def search_serving(
     if phase == "disaggregated":
         from podsim.serving.disagg import disaggregate
 
-        combos = [(p, d) for p in found["prefill"][:top] for d in found["decode"][:top]]
+        combos = _pool_candidates(
+            found["prefill"], found["decode"], chips, input_len, output_len, top
+        )
         for p, d in combos:
             cp = _config(m, system, p["plan"], "prefill", **common)
             cd = _config(m, system, d["plan"], "decode", draft_tokens=draft_tokens, **common)
@@ -381,11 +455,16 @@ def search_serving(
                     f"{100 * frac:.0f}% of chips prefill",
                     "prefill": p,
                     "decode": d,
-                    "pools": {
-                        "prefill_chips": round(chips * frac),
-                        "decode_chips": chips - round(chips * frac),
-                        "prefill_fraction": frac,
-                    },
+                    "pools": whole_pools(
+                        chips,
+                        p["plan"],
+                        d["plan"],
+                        r.prefill.get("prefill_tokens_per_s_per_chip"),
+                        r.decode.get("decode_tokens_per_s_per_chip"),
+                        input_len,
+                        output_len,
+                    )
+                    | {"prefill_fraction": frac},
                     "tokens_per_s_per_chip": r.tokens_per_s_per_chip,
                     "tpot_s": r.tpot_s,
                     "ttft_s": r.ttft_s,
@@ -393,7 +472,13 @@ def search_serving(
                     "disaggregation": r.as_dict(),
                 }
             )
-        best.sort(key=lambda d: -d["tokens_per_s_per_chip"])
+        # rank by what whole instances on these chips deliver, then by the ideal split
+        best.sort(
+            key=lambda d: (
+                -d["pools"]["tokens_per_s_per_chip_whole_instances"],
+                -d["tokens_per_s_per_chip"],
+            )
+        )
         best = best[:top]
         if not best:
             raise PlanError(f"no disaggregated plan for {what} meets the targets", field="slo")
