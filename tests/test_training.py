@@ -227,3 +227,12 @@ def test_scale_up_domain_helps_tensor_parallel_communication() -> None:
     small_levels = tuple(replace(lv, size=8) if lv.scale_up else lv for lv in small_levels)
     small = simulate_plans(LLAMA70, replace(gb, levels=small_levels), from_spec(spec, 144), "bf16")
     assert float(big.breakdown["tp_exposed"]) < float(small.breakdown["tp_exposed"])
+
+
+def test_results_convert_to_a_dataframe_one_row_per_plan() -> None:
+    plans = _plans(64)
+    res = simulate_plans(LLAMA70, H100.scaled(64), plans, "fp8")
+    df = res.to_frame(plans)
+    assert len(df) == res.valid.size
+    assert {"tp", "pp", "step_time_s", "mfu", "fits", "t_pipeline_bubble_s"} <= set(df.columns)
+    assert df["valid"].sum() == int(res.valid.sum())

@@ -78,6 +78,43 @@ class TrainingResult:
     def checkpoint_bytes_per_chip(self) -> np.ndarray:
         return self.memory.checkpoint_bytes
 
+    def to_frame(self, plans: PlanArrays | None = None):
+        """One row per plan as a pandas DataFrame (plan fields first when ``plans`` is given)."""
+        import pandas as pd
+
+        shape = np.shape(self.step_time)
+        cols: dict[str, np.ndarray] = {}
+        if plans is not None:
+            for name in (
+                "tp",
+                "pp",
+                "vpp",
+                "cp",
+                "ep",
+                "dp",
+                "zero",
+                "recompute",
+                "micro_batch",
+                "global_batch",
+                "seq_len",
+                "sequence_parallel",
+            ):
+                cols[name] = np.broadcast_to(getattr(plans, name), shape).ravel()
+        cols.update(
+            {
+                "valid": np.broadcast_to(self.valid, shape).ravel(),
+                "step_time_s": np.ravel(self.step_time),
+                "tokens_per_s_per_chip": np.ravel(self.tokens_per_s_per_chip),
+                "mfu": np.ravel(self.mfu),
+                "hfu": np.ravel(self.hfu),
+                "memory_per_chip_bytes": np.broadcast_to(self.memory.total, shape).ravel(),
+                "fits": np.broadcast_to(self.fits, shape).ravel(),
+            }
+        )
+        for k, v in self.breakdown.items():
+            cols[f"t_{k}_s"] = np.broadcast_to(v, shape).ravel()
+        return pd.DataFrame(cols)
+
 
 def _gemm(flops, weights_bytes, act_bytes, peak, bw, cal, precision, ratio=1.0):
     return roofline_time(
