@@ -94,6 +94,32 @@ def test_best_beats_an_independent_random_sample(searched):
     assert np.nanmax(res.tokens_per_s_per_chip[ok]) <= best * (1 + 1e-9)
 
 
+def test_planner_matches_or_beats_a_published_plan():
+    from podsim.hardware.system import system_for_case
+    from podsim.training.plan import from_spec
+    from podsim.validate.runner import BUILTIN_CASES, load_cases
+
+    case = dict(load_cases(BUILTIN_CASES))["nemo-25.11-dgx-h100-llama3-70b-fp8-cs-64gpu"]
+    t = case.training
+    system = system_for_case(case.system)
+    real = simulate_plans(
+        case.model, system, from_spec(t, case.system.chips, uneven_pp=True), t.precision
+    )
+    assert bool(real.fits)
+    for zero in ((0, 1, 2, 3), (0, 1)):
+        r = search_training(
+            case.model,
+            system,
+            global_batch=t.global_batch,
+            seq_len=t.seq_len,
+            precision=t.precision,
+            top=1,
+            options=SpaceOptions(zero=zero),
+        )
+        best = r.best[0]["metrics"]["tokens_per_s_per_chip"]
+        assert best >= float(real.tokens_per_s_per_chip) * (1 - 1e-12)
+
+
 def test_memory_limit_error():
     m = catalog.model("llama3.1-405b")
     s = resolve_system(SYSTEM, 8)

@@ -9,7 +9,8 @@ plan):
 * ``pp``: divisors of the chip count up to the layer count (+2 when uneven stages may count
   the embedding and the loss as pipeline units, as Megatron's
   ``--account-for-embedding/loss-in-pipeline-split`` do);
-* ``vpp`` (virtual stages per rank, interleaved 1F1B): 1, 2, 3, 4, 6, 8;
+* ``vpp`` (virtual stages per rank, interleaved 1F1B): 1 to 8 (5 included: NeMo's Llama 3 70B
+  recipe runs PP8 x VPP5, two layers per virtual stage);
 * ``cp`` (context parallelism): 1, 2, 4, 8, 16;
 * ``ep``: 1 for a dense model, the divisors of the routed-expert count for a MoE model;
 * ZeRO stage 0-3; recompute none / selective / full;
@@ -38,7 +39,7 @@ from podsim.spec.model import ModelSpec
 from podsim.training.plan import PlanArrays, plan_arrays
 
 AXES = ("tp", "pp", "vpp", "cp", "ep", "zero", "recompute", "micro_batch")
-DEFAULT_VPP = (1, 2, 3, 4, 6, 8)
+DEFAULT_VPP = (1, 2, 3, 4, 5, 6, 7, 8)
 DEFAULT_CP = (1, 2, 4, 8, 16)
 DEFAULT_ZERO = (0, 1, 2, 3)
 DEFAULT_RECOMPUTE = (0, 1, 2)
