@@ -32,13 +32,20 @@ def _central(ctx: ReportContext, runs: dict[str, TrainRun]):
         CENTRAL_TOKENS,
         central_question,
     )
+    from podsim.report.workloads import extra_run
 
+    runs = dict(runs)
+    for sid in CENTRAL_SYSTEMS:  # the same search on central systems the Training section lacks
+        if sid not in runs:
+            r = extra_run(ctx, "deepseek-v3", sid)
+            if r.ok and r.metrics.get("fits", False):
+                runs[sid] = r
     thr = {k: r.metrics["tokens_per_s_per_chip"] for k, r in runs.items() if k in CENTRAL_SYSTEMS}
     state = {
         k: r.metrics["checkpoint_bytes_per_chip"] for k, r in runs.items() if k in CENTRAL_SYSTEMS
     }
     rows = central_question(throughputs=thr, state_bytes_per_chip=state)
-    return rows, thr, (CENTRAL_MODEL, CENTRAL_TOKENS, CENTRAL_DAYS)
+    return rows, thr, runs, (CENTRAL_MODEL, CENTRAL_TOKENS, CENTRAL_DAYS)
 
 
 def _central_table(rows, thr, runs) -> Table:
@@ -49,7 +56,7 @@ def _central_table(rows, thr, runs) -> Table:
             out.append([sid, r.get("reason") or "", *[fmt.NA] * 10])
             continue
         src = (
-            f"Training section ({runs[sid].system_label})"
+            _source(runs[sid])
             if sid in thr
             else "facility reference plan: " + _plan_text(r.get("plan"))
         )
@@ -91,6 +98,11 @@ def _central_table(rows, thr, runs) -> Table:
         caption="Central question: DeepSeek-V3, 1 trillion tokens in 30 days, after failures",
         left=(0, 1),
     )
+
+
+def _source(run: TrainRun) -> str:
+    where = "Training section" if run.system_label != run.system_ref else "same search"
+    return f"{where}: {run.plan_label} on {run.system.chips:,} chips ({run.source})"
 
 
 def _plan_text(plan) -> str:
@@ -231,7 +243,7 @@ def build(ctx: ReportContext) -> Section:
     import podsim.facility.sizing  # noqa: F401  (the backing model: ImportError -> not available)
 
     runs = _dsv3_runs(ctx)
-    rows, thr, (model, tokens, days) = _central(ctx, runs)
+    rows, thr, central_runs, (model, tokens, days) = _central(ctx, runs)
     from podsim import catalog
     from podsim.report.workloads import TRAIN_WORKLOADS
 
@@ -247,10 +259,10 @@ def build(ctx: ReportContext) -> Section:
             "ETTR(N) x scheduling goodput x time >= target, rounded up to whole scale-up "
             "domains; per-chip throughput is held constant as N changes (weak scaling over "
             "data parallelism). Per-chip throughput and checkpoint state come from the Training "
-            "section's best plan where it has that system, else from the facility model's "
-            "reference plan."
+            "section's plan for that system, or from the same search on a similar-size slice of "
+            "a system it does not cover (else from the facility model's reference plan)."
         ),
-        _central_table(rows, thr, runs),
+        _central_table(rows, thr, central_runs),
     )
     for r in rows:
         for key in ("note", "warning", "reason"):

@@ -16,6 +16,7 @@ from podsim.report.section import ReportContext
 
 # (system reference, short label): clusters of similar size; 9,216 = 24 CloudMatrix 384 supernodes
 # = 128 NVL72 racks; the Atlas 950 SuperPoD is one 8,192-card scale-up domain
+TRAIN_CHIPS = 9216
 TRAIN_SYSTEMS: tuple[tuple[str, str], ...] = (
     ("cloudmatrix-384-cluster:9216", "CloudMatrix 384 x24"),
     ("atlas-950-superpod", "Atlas 950 SuperPoD"),
@@ -154,32 +155,51 @@ def planner_available() -> bool:
     return True
 
 
-def training_runs(ctx: ReportContext) -> list[TrainRun]:
-    """Every (workload, system) training run, computed once per report."""
-    if "training_runs" in ctx.cache:
-        return ctx.cache["training_runs"]
+def _run(ctx: ReportContext, w: TrainWorkload, ref: str, label: str) -> TrainRun:
     from podsim import catalog
     from podsim.errors import PodsimError
     from podsim.hardware.resolve import resolve_system_arg
 
-    use_planner = planner_available()
-    runs: list[TrainRun] = []
-    for w in TRAIN_WORKLOADS:
-        m = catalog.model(w.model)
-        for ref, label in TRAIN_SYSTEMS:
-            run = TrainRun(w, ref, label)
-            runs.append(run)
-            try:
-                run.system = resolve_system_arg(ref)
-                run.precision = precision_for(w, run.system)
-                if use_planner:
-                    _planner_run(run, m, ctx.quick)
-                else:
-                    _hand_run(run, m)
-            except PodsimError as exc:
-                run.error = str(exc)
+    run = TrainRun(w, ref, label)
+    try:
+        run.system = resolve_system_arg(ref)
+        run.precision = precision_for(w, run.system)
+        if planner_available():
+            _planner_run(run, catalog.model(w.model), ctx.quick)
+        else:
+            _hand_run(run, catalog.model(w.model))
+    except PodsimError as exc:
+        run.error = str(exc)
+    return run
+
+
+def training_runs(ctx: ReportContext) -> list[TrainRun]:
+    """Every (workload, system) training run of the Training section, computed once per report."""
+    if "training_runs" in ctx.cache:
+        return ctx.cache["training_runs"]
+    runs = [_run(ctx, w, ref, label) for w in TRAIN_WORKLOADS for ref, label in TRAIN_SYSTEMS]
     ctx.cache["training_runs"] = runs
     return runs
+
+
+def similar_size_ref(system_id: str, target: int = TRAIN_CHIPS) -> str:
+    """``id:N`` with N the whole number of scale-up domains closest to ``target`` chips."""
+    from podsim.hardware.resolve import resolve_system_arg
+
+    dom = resolve_system_arg(system_id).scale_up_domain
+    return f"{system_id}:{dom * max(1, round(target / dom))}"
+
+
+def extra_run(ctx: ReportContext, model: str, system_id: str) -> TrainRun:
+    """The same workload and search on a system the Training section does not cover, at a
+    similar size (cached)."""
+    cache = ctx.cache.setdefault("extra_runs", {})
+    key = (model, system_id)
+    if key not in cache:
+        w = next(w for w in TRAIN_WORKLOADS if w.model == model)
+        ref = similar_size_ref(system_id)
+        cache[key] = _run(ctx, w, ref, ref)
+    return cache[key]
 
 
 # ----------------------------------------------------------------------------- power per chip
