@@ -110,9 +110,18 @@ def test_failing_section_becomes_a_note(tmp_path, monkeypatch):
     assert "simulated bug" in sec.summary
 
 
-def test_bad_format_is_one_line_error(tmp_path):
-    res = runner.invoke(app, ["report", "--format", "pdf", "--out", str(tmp_path / "x")])
+@pytest.mark.parametrize(
+    "args, field",
+    [(["--format", "pdf"], "--format"), (["--section", "bogus"], "--section")],
+)
+def test_bad_arguments_name_the_field(tmp_path, args, field):
+    from podsim.errors import SpecError
+
+    res = runner.invoke(app, ["report", *args, "--out", str(tmp_path / "x")])
     assert res.exit_code != 0
+    assert isinstance(res.exception, SpecError)
+    assert field in str(res.exception)
+    assert not (tmp_path / "x").exists()  # nothing written before the check
 
 
 def test_deterministic_output(tmp_path):

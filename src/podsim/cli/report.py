@@ -7,6 +7,7 @@ from pathlib import Path
 import typer
 
 from podsim.cli.output import console, emit_json
+from podsim.errors import SpecError
 
 STATUS_STYLE = {"ok": "green", "unavailable": "yellow", "error": "red"}
 
@@ -24,9 +25,11 @@ def report(
     training, serving, best plans, facility/goodput, validation accuracy."""
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from podsim.report.builder import SECTION_KEYS, SECTIONS, build_report
+    from podsim.report.builder import SECTIONS, build_report, check_args
 
-    keys = list(section) if section else list(SECTION_KEYS)
+    keys = check_args(fmt, section)
+    if out.exists() and not out.is_dir():
+        raise SpecError("the report folder is a file", file=str(out))
     titles = {k: t for k, _, t, _ in SECTIONS}
     if as_json:
         result = build_report(out, fmt=fmt, quick=quick, sections=keys)

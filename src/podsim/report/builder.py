@@ -91,6 +91,24 @@ def build_section(key: str, ctx: ReportContext) -> Section:
     return section
 
 
+def check_args(fmt: str, sections: list[str] | tuple[str, ...] | None) -> list[str]:
+    """The section keys to build; SpecError for an unknown format or section."""
+    if fmt not in FORMATS:
+        raise SpecError(
+            "unknown report format", field="--format", value=fmt, allowed=", ".join(FORMATS)
+        )
+    keys = list(sections) if sections else list(SECTION_KEYS)
+    for k in keys:
+        if k not in SECTION_KEYS:
+            raise SpecError(
+                "unknown report section",
+                field="--section",
+                value=k,
+                allowed=", ".join(SECTION_KEYS),
+            )
+    return keys
+
+
 def build_report(
     out_dir: str | Path,
     *,
@@ -104,16 +122,7 @@ def build_report(
 
     ``progress(key, section)`` is called before each section (section None) and after it.
     """
-    if fmt not in FORMATS:
-        raise SpecError(
-            "unknown report format", field="--format", value=fmt, allowed=", ".join(FORMATS)
-        )
-    keys = list(sections) if sections else list(SECTION_KEYS)
-    for k in keys:
-        if k not in SECTION_KEYS:
-            raise SpecError(
-                "unknown report section", field="section", value=k, allowed=", ".join(SECTION_KEYS)
-            )
+    keys = check_args(fmt, sections)
     out = Path(out_dir)
     try:
         out.mkdir(parents=True, exist_ok=True)
