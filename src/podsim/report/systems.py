@@ -32,7 +32,6 @@ CLUSTER_METRICS = (
     "hbm_capacity",
     "scale_out_bandwidth",
     "power",
-    "reported_power",
     "floor_area",
     "cabinets",
     "capital_cost",
