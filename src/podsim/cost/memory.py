@@ -154,7 +154,12 @@ def training_memory(m: ModelSpec, p: PlanArrays, precision: str) -> TrainingMemo
     shard_w = lambda ne, e: np.where(p.zero >= 3, ne / dp_ne + e / dp_e, ne + e)  # noqa: E731
     shard_g = lambda ne, e: np.where(p.zero >= 2, ne / dp_ne + e / dp_e, ne + e)  # noqa: E731
     shard_o = lambda ne, e: np.where(p.zero >= 1, ne / dp_ne + e / dp_e, ne + e)  # noqa: E731
-    weights = w_bytes * shard_w(non_expert, expert)
+    # ZeRO-3 gathers each layer's full weights before use and prefetches the next one: two
+    # layers' un-sharded 16-bit weights are live besides the shards
+    gather_buf = np.where(
+        p.zero >= 3, 2.0 * 2.0 * (np.maximum(p_dense, p_moe_ne) / tp + p_moe_e / p.ep), 0.0
+    )
+    weights = w_bytes * shard_w(non_expert, expert) + gather_buf
     grads = 4.0 * shard_g(non_expert, expert)
     opt = 12.0 * shard_o(non_expert, expert)
 

@@ -298,12 +298,19 @@ def simulate_plans(
         expert_params * 2.0, dp_e, ep, system
     )
     dp_total = np.where(zero == 0, t_ar, t_rs + t_ag)
-    # ZeRO-3 gathers the weights again for every micro-batch's forward, backward (and recompute)
-    dp_total = np.where(zero == 3, t_rs + mbs * t_ag * (2.0 + (rc == 2)), dp_total)
+    # ZeRO-2/3 keep only a gradient shard, so every micro-batch's backward reduce-scatters its
+    # gradients; ZeRO-3 also gathers the weights for every forward, backward (and recompute)
+    dp_total = np.where(zero == 2, mbs * t_rs + t_ag, dp_total)
+    dp_total = np.where(zero == 3, mbs * (t_rs + t_ag * (2.0 + (rc == 2))), dp_total)
     dp_total = np.where((dp_ne > 1) | (dp_e > 1), dp_total, 0.0)
-    # overlap: gradient buckets reduce during the last micro-batch's backward and the parameter
-    # gather runs under the next step's first forward; ZeRO-3 prefetches layer by layer
-    hide = np.where(zero == 3, mbs * raw, (comp["bwd"] + comp["fwd"]) / vpp)
+    # overlap: ZeRO-0/1 gradient buckets reduce during the last micro-batch's backward and the
+    # parameter gather runs under the next step's first forward; ZeRO-2 reduces under every
+    # micro-batch's backward; ZeRO-3 prefetches layer by layer under every micro-batch
+    hide = np.select(
+        [zero == 3, zero == 2],
+        [mbs * raw, mbs * comp["bwd"] + comp["fwd"] / vpp],
+        (comp["bwd"] + comp["fwd"]) / vpp,
+    )
     dp_exposed = np.maximum(dp_total - (hide if overlap else 0.0), 0.0)
 
     # optimizer: stream fp32 master, m, v (read + write) and the gradient, write 16-bit weights
