@@ -13,8 +13,8 @@ from typer.testing import CliRunner
 from podsim import catalog
 from podsim.cli.main import app, run
 from podsim.errors import CatalogError, SpecError
+from podsim.facility.summary import system_summary
 from podsim.hardware.resolve import parse_system_ref, resolve, resolve_many
-from podsim.hardware.summary import system_summary
 
 runner = CliRunner()
 ROOT = Path(__file__).resolve().parents[1]

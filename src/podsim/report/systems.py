@@ -1,6 +1,6 @@
 """Systems: the seed's Huawei supernodes and superclusters against NVL72-class rivals.
 
-Every figure is ``podsim.hardware.summary.system_summary`` (what ``podsim compare`` prints); the
+Every figure is ``podsim.facility.summary.system_summary`` (what ``podsim compare`` prints); the
 plots are ``podsim compare --plot``'s.
 """
 
@@ -39,7 +39,7 @@ CLUSTER_METRICS = (
 
 
 def _table(summaries, labels, keys, per_chip: bool, caption: str) -> Table:
-    from podsim.cli.compare import _cell
+    from podsim.report.compare_view import cell as _cell
 
     rows = []
     for key in keys:
@@ -61,9 +61,10 @@ def _missing_notes(summaries, labels) -> list[str]:
 
 
 def build(ctx: ReportContext) -> Section:
-    from podsim.cli.compare import _metric_order, _plot
+    from podsim.facility.summary import system_summary
     from podsim.hardware.resolve import resolve_system_arg
-    from podsim.hardware.summary import system_summary
+    from podsim.report.compare_view import metric_order as _metric_order
+    from podsim.report.compare_view import plot_compare as _plot
     from podsim.report.section import Figure
 
     nodes = [resolve_system_arg(s) for s in SUPERNODES]

@@ -208,7 +208,7 @@ def extra_run(ctx: ReportContext, model: str, system_id: str) -> TrainRun:
 def power_per_chip(system) -> tuple[float | None, str]:
     """Watts per chip for per-kW figures, and which figure it is: the plant's all-in IT power
     when complete, else the published power scaled per chip, else the plant's lower bound."""
-    from podsim.hardware.summary import system_summary
+    from podsim.facility.summary import system_summary
 
     mets = system_summary(system)["metrics"]
     it = mets["power"]
