@@ -334,3 +334,53 @@ def test_disaggregation_balances_pools() -> None:
     slow = disaggregate(pre, dec, tpot=0.05, network="scale_out")
     assert r.kv_bytes_per_request == pytest.approx(4096 * 70_272)
     assert slow.kv_transfer_s > r.kv_transfer_s
+
+
+# ------------------------------------------------------------------ serving GEMM calibration
+
+
+def test_serving_gemm_efficiency_overrides_compute_only_where_given() -> None:
+    from podsim.cost.compute import compute_calibration
+    from podsim.serving.calibration import serving_calibration
+    from podsim.serving.step import gemm_efficiency
+
+    for fam in ("blackwell", "cdna3", "hopper", "blackwell-ultra", "ascend-910"):
+        cal = compute_calibration(fam)
+        scal = serving_calibration(fam)
+        for prec in ("bf16", "fp8", "fp4"):
+            eta = gemm_efficiency(cal, prec, scal)
+            assert 0.0 < eta <= 1.0
+            base = cal.gemm_efficiency_for(prec)
+            key = {"bf16": "", "fp8": "_fp8", "fp4": "_fp4"}[prec]
+            assert eta == (scal.gemm[key] if key in scal.gemm else base)
+    # a family without serving GEMM values uses the compute calibration unchanged
+    assert not serving_calibration("ascend-910").gemm
+
+
+def test_serving_gemm_efficiency_scales_compute_bound_decode() -> None:
+    """A compute-bound iteration's fp4 GEMM time grows as the serving fp4 GEMM efficiency falls
+    (the 16-bit LM head does not change); the override is undone on leaving the context."""
+    from podsim.serving.calibration import overridden, serving_calibration
+
+    m = catalog.model("llama3-70b")
+    sys_ = _sys("b200")
+    kw = dict(prefill_tokens=16384.0, prompt_len=1024.0, tp=1, precision="fp4")
+    before = serving_step(m, sys_, **kw).breakdown["gemm_compute"]
+    with overridden("blackwell", gemm_efficiency_fp4=0.5):
+        half = serving_step(m, sys_, **kw).breakdown["gemm_compute"]
+        with overridden("blackwell", gemm_efficiency_fp4=0.25):
+            quarter = serving_step(m, sys_, **kw).breakdown["gemm_compute"]
+    assert float(half) > 0
+    assert 1.8 * float(half) < float(quarter) <= 2.0 * float(half) * (1 + 1e-9)
+    assert float(serving_step(m, sys_, **kw).breakdown["gemm_compute"]) == float(before)
+    assert serving_calibration("blackwell").gemm.get("_fp4") != 0.25
+
+
+def test_serving_fit_case_classes() -> None:
+    from podsim.serving.fit import compute_bound, small_batch
+    from podsim.validate.runner import BUILTIN_CASES, load_cases
+
+    cases = [c for _, c in load_cases(BUILTIN_CASES) if getattr(c, "kind", "") == "serving"]
+    bound = [c for c in cases if compute_bound(c)]
+    assert bound and all(c.model.moe is None and not small_batch(c) for c in bound)
+    assert not any(compute_bound(c) and small_batch(c) for c in cases)

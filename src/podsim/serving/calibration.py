@@ -1,19 +1,33 @@
-"""Serving-only calibration: the fixed framework cost of one engine step, per chip family.
+"""Serving-only calibration per chip family (``catalog/data/calibration/serving.yaml``).
 
-``catalog/data/calibration/serving.yaml`` holds one parameter per chip family,
-``step_overhead_s`` -- the host-side time of one serving iteration that no kernel accounts for
-(scheduler, sampling and detokenisation hand-off, input preparation, CUDA-graph / ACL-graph
-launch). It is fitted on the public serving cases of the family (never per case); families with
-no case use ``default``. Kernel-level costs come from :mod:`podsim.cost.compute` unchanged.
+* ``step_overhead_s`` -- the host-side time of one serving iteration that no kernel accounts for
+  (scheduler, sampling and detokenisation hand-off, input preparation, CUDA-graph / ACL-graph
+  launch). Fitted on the family's small-batch serving cases; families with none use ``default``.
+* ``gemm_efficiency`` / ``gemm_efficiency_fp8`` / ``gemm_efficiency_fp4`` (optional) -- the
+  fraction of the dense peak at that precision that an inference engine's forward GEMMs sustain.
+  The compute calibration's GEMM efficiencies are fitted on whole *training* steps and absorb
+  training-only costs (backward and weight-gradient GEMMs, NVFP4 training's random Hadamard
+  transforms and BF16 layers, optimizer and framework overheads); serving engines run forward
+  GEMMs only, with kernels autotuned per shape (TensorRT-LLM / vLLM / hipBLASLt). Where a family
+  and precision have compute-bound serving cases the serving value is fitted on them; elsewhere
+  the compute calibration's value is used unchanged. Expert (grouped) GEMMs keep the compute
+  calibration's ``grouped_gemm_ratio`` relative to the efficiency in use.
+
+Kernel-level costs other than these come from :mod:`podsim.cost.compute` unchanged.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from functools import cache
 
 from podsim.catalog import data_file
+from podsim.cost.compute import PRECISION_CLASS
 from podsim.errors import SpecError
+
+GEMM_KEYS = {"": "gemm_efficiency", "_fp8": "gemm_efficiency_fp8", "_fp4": "gemm_efficiency_fp4"}
 
 
 @dataclass(frozen=True)
@@ -22,6 +36,13 @@ class ServingCalibration:
     step_overhead_s: float
     fitted: bool
     source: str
+    # serving GEMM efficiency per precision class ("", "_fp8", "_fp4"); absent: compute's value
+    gemm: dict[str, float] = field(default_factory=dict)
+
+    def gemm_efficiency_for(self, precision: str, fallback: float) -> float:
+        """The serving GEMM efficiency at ``precision``, else ``fallback`` (the compute
+        calibration's)."""
+        return float(self.gemm.get(PRECISION_CLASS[precision], fallback))
 
 
 @cache
@@ -29,13 +50,37 @@ def _table() -> dict:
     return data_file("calibration/serving.yaml")
 
 
+_OVERRIDES: dict[str, dict[str, float]] = {}
+
+
+@contextmanager
+def overridden(family: str, **values: float) -> Iterator[None]:
+    """Temporarily replace calibration entries of ``family`` (used by :mod:`podsim.serving.fit`
+    to evaluate candidate values; not thread-safe)."""
+    old = _OVERRIDES.get(family)
+    _OVERRIDES[family] = {**(old or {}), **values}
+    try:
+        yield
+    finally:
+        if old is None:
+            _OVERRIDES.pop(family, None)
+        else:
+            _OVERRIDES[family] = old
+
+
+def _value(raw) -> float:
+    return float(raw["value"] if isinstance(raw, dict) else raw)
+
+
 def serving_calibration(family: str) -> ServingCalibration:
     doc = _table()
     default = doc["default"]
-    fam = (doc.get("families") or {}).get(family)
-    entry = fam if fam and "step_overhead_s" in fam else default
+    fam = (doc.get("families") or {}).get(family) or {}
+    if family in _OVERRIDES:
+        fam = {**fam, **_OVERRIDES[family]}
+    entry = fam if "step_overhead_s" in fam else default
     raw = entry["step_overhead_s"]
-    v = float(raw["value"] if isinstance(raw, dict) else raw)
+    v = _value(raw)
     if not 0.0 <= v < 1.0:
         raise SpecError(
             "step overhead must be in [0, 1) s",
@@ -43,5 +88,17 @@ def serving_calibration(family: str) -> ServingCalibration:
             field=f"{family}.step_overhead_s",
             value=v,
         )
+    gemm: dict[str, float] = {}
+    for cls, key in GEMM_KEYS.items():
+        if key in fam:
+            g = _value(fam[key])
+            if not 0.0 < g <= 1.0:
+                raise SpecError(
+                    "efficiency must be in (0, 1]",
+                    file="calibration/serving.yaml",
+                    field=f"{family}.{key}",
+                    value=g,
+                )
+            gemm[cls] = g
     src = raw.get("source", "") if isinstance(raw, dict) else ""
-    return ServingCalibration(family, v, bool(fam and fam.get("fitted", False)), str(src))
+    return ServingCalibration(family, v, bool(fam.get("fitted", False)), str(src), gemm)

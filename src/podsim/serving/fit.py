@@ -1,13 +1,24 @@
-"""Fit the serving calibration (``step_overhead_s`` per chip family) on serving cases.
+"""Fit the serving calibration per chip family on serving cases.
 
-For each chip family with cases, the per-iteration engine overhead is chosen on a grid to
-minimise the median |log(predicted / measured)| over that family's *small-batch* cases (ties:
-the smaller sum of squares; one value per family, never per case). Only small-batch cases
-identify a per-iteration fixed cost -- a given batch of at most ``SMALL_BATCH`` sequences per
-attention group, or a TPOT target of at most ``TIGHT_TPOT_S`` -- elsewhere the iteration is
-hundreds of milliseconds of batch-proportional work and the fit would only absorb unrelated
-errors. Families without such cases keep the documented default. ``python -m podsim.serving.fit CASES.yaml`` prints the
-table; the values go into ``catalog/data/calibration/serving.yaml`` by hand, with the basis.
+Two kinds of parameter, each identified by the cases in which it dominates the prediction:
+
+* ``step_overhead_s`` (per family): chosen on a grid to minimise the median
+  |log(predicted / measured)| over the family's *small-batch* cases (ties: the smaller sum of
+  squares). Only those identify a per-iteration fixed cost -- a given batch of at most
+  ``SMALL_BATCH`` sequences per attention group, or a TPOT target of at most ``TIGHT_TPOT_S`` --
+  elsewhere the iteration is hundreds of milliseconds of batch-proportional work.
+* ``gemm_efficiency[_fp8|_fp4]`` (per family and precision class): the same criterion over the
+  family's *compute-bound* cases at that precision -- dense models (no routed experts) that are
+  not small-batch, where the iteration is dominated by the GEMMs' FLOPs (the batch an engine
+  runs for throughput makes every GEMM compute-bound). MoE cases are left out: their time mixes
+  expert GEMMs, all-to-all and attention, and the grouped GEMMs keep the compute calibration's
+  ratio.
+
+The two are fitted in turn (overhead, then efficiency, twice); one value per family and
+precision, never per case, and a GEMM efficiency only from at least ``MIN_GEMM_CASES`` cases.
+Families without such cases keep the documented default (the compute calibration's efficiency).
+``python -m podsim.serving.fit CASES.yaml`` prints the table; the values go into
+``catalog/data/calibration/serving.yaml`` by hand, with the basis.
 """
 
 from __future__ import annotations
@@ -18,7 +29,9 @@ from collections import defaultdict
 import numpy as np
 
 from podsim import catalog
+from podsim.cost.compute import PRECISION_CLASS
 from podsim.errors import PodsimError
+from podsim.serving.calibration import GEMM_KEYS, overridden
 from podsim.serving.predict import predict_serving_case
 from podsim.spec.case import ValidationCase
 from podsim.validate.runner import load_cases
@@ -26,6 +39,11 @@ from podsim.validate.runner import load_cases
 SMALL_BATCH = 32
 TIGHT_TPOT_S = 0.020
 GRID_S = np.concatenate([np.arange(0.0, 5.0e-3, 2.5e-4), np.arange(5.0e-3, 2.0e-2 + 1e-9, 1.0e-3)])
+GRID_ETA = np.round(np.arange(0.20, 0.901, 0.01), 2)
+ROUNDS = 2
+# a GEMM efficiency is fitted only where at least this many compute-bound cases identify it
+# (with two, the median criterion is flat over a wide range of values)
+MIN_GEMM_CASES = 3
 
 
 def small_batch(c: ValidationCase) -> bool:
@@ -37,7 +55,12 @@ def small_batch(c: ValidationCase) -> bool:
     return (s.batch is not None and s.batch <= SMALL_BATCH) or tight
 
 
-def _log_errors(cases: list[ValidationCase], overhead: float) -> np.ndarray:
+def compute_bound(c: ValidationCase) -> bool:
+    """A dense-model case at a throughput batch (see the module docstring)."""
+    return c.serving is not None and c.model.moe is None and not small_batch(c)
+
+
+def _log_errors(cases: list[ValidationCase], overhead: float | None = None) -> np.ndarray:
     out = []
     for c in cases:
         try:
@@ -48,37 +71,74 @@ def _log_errors(cases: list[ValidationCase], overhead: float) -> np.ndarray:
     return np.asarray(out)
 
 
-def fit(path: str) -> dict[str, dict]:
-    """{family: {value, cases, rms_log_error, median_abs_error}} for every family with cases."""
-    fams: dict[str, list[ValidationCase]] = defaultdict(list)
-    for _, c in load_cases(path):
-        if isinstance(c, ValidationCase) and c.kind == "serving" and small_batch(c):
-            fams[catalog.chip(c.system.chip).family].append(c)
-    table = {}
-    for fam, cs in sorted(fams.items()):
-        best = None
-        for g in GRID_S:
-            e = _log_errors(cs, float(g))
-            if np.isnan(e).any():
-                continue
-            score = (float(np.median(np.abs(e))), float(np.sum(e**2)))
-            if best is None or score < best[0]:
-                best = (score, float(g), e)
-        if best is None:
+def _best(evaluate, grid) -> tuple[float, np.ndarray] | None:
+    best = None
+    for g in grid:
+        e = evaluate(float(g))
+        if np.isnan(e).any():
             continue
-        _, g, e = best
-        table[fam] = {
-            "value": g,
-            "cases": len(cs),
-            "rms_log_error": float(np.sqrt(np.mean(e**2))),
-            "median_abs_error": float(np.median(np.abs(np.expm1(e)))),
-        }
-    return table
+        score = (float(np.median(np.abs(e))), float(np.sum(e**2)))
+        if best is None or score < best[0]:
+            best = (score, float(g), e)
+    return None if best is None else (best[1], best[2])
+
+
+def _row(value: float, cases: list, e: np.ndarray) -> dict:
+    return {
+        "value": value,
+        "cases": len(cases),
+        "rms_log_error": float(np.sqrt(np.mean(e**2))),
+        "median_abs_error": float(np.median(np.abs(np.expm1(e)))),
+    }
+
+
+def fit(path: str) -> dict[str, dict]:
+    """{family: {key: {value, cases, rms_log_error, median_abs_error}}} for every family with
+    cases (key: ``step_overhead_s`` or a ``gemm_efficiency*`` key)."""
+    small: dict[str, list[ValidationCase]] = defaultdict(list)
+    bound: dict[tuple[str, str], list[ValidationCase]] = defaultdict(list)
+    for _, c in load_cases(path):
+        if not isinstance(c, ValidationCase) or c.kind != "serving" or c.serving is None:
+            continue
+        fam = catalog.chip(c.system.chip).family
+        if small_batch(c):
+            small[fam].append(c)
+        elif compute_bound(c):
+            bound[(fam, GEMM_KEYS[PRECISION_CLASS[c.serving.precision]])].append(c)
+    table: dict[str, dict] = defaultdict(dict)
+    current: dict[str, dict[str, float]] = defaultdict(dict)
+    for _ in range(ROUNDS):
+        for fam, cs in sorted(small.items()):
+            with overridden(fam, **current[fam]):
+                r = _best(lambda g, cs=cs: _log_errors(cs, g), GRID_S)
+            if r is not None:
+                table[fam]["step_overhead_s"] = _row(r[0], cs, r[1])
+                current[fam]["step_overhead_s"] = r[0]
+        for (fam, key), cs in sorted(bound.items()):
+            if len(cs) < MIN_GEMM_CASES:
+                continue
+
+            def ev(g: float, fam=fam, key=key, cs=cs) -> np.ndarray:
+                with overridden(fam, **{**current[fam], key: g}):
+                    return _log_errors(cs)
+
+            r = _best(ev, GRID_ETA)
+            if r is not None:
+                table[fam][key] = _row(r[0], cs, r[1])
+                current[fam][key] = r[0]
+    return dict(table)
 
 
 if __name__ == "__main__":  # pragma: no cover
-    for fam, row in fit(sys.argv[1]).items():
-        print(
-            f"{fam:16s} step_overhead_s={row['value'] * 1e3:6.2f} ms  cases={row['cases']:2d}  "
-            f"rms log err={row['rms_log_error']:.3f}  median |err|={row['median_abs_error']:.3f}"
-        )
+    for fam, rows in fit(sys.argv[1]).items():
+        for key, row in rows.items():
+            v = (
+                f"{row['value'] * 1e3:6.2f} ms"
+                if key == "step_overhead_s"
+                else f"{row['value']:.2f}"
+            )
+            print(
+                f"{fam:16s} {key:20s} {v:>9s}  cases={row['cases']:2d}  "
+                f"rms log err={row['rms_log_error']:.3f}  "
+                f"median |err|={row['median_abs_error']:.3f}"
+            )

@@ -124,11 +124,12 @@ def busiest_prompts(mean_prompts, dp) -> np.ndarray:
     return np.where(lam > 150.0, large, exact)
 
 
-def gemm_efficiency(cal, precision: str) -> float:
-    """The compute calibration's GEMM efficiency at ``precision`` (per-precision where the
-    calibration has it)."""
+def gemm_efficiency(cal, precision: str, scal=None) -> float:
+    """GEMM efficiency at ``precision``: the serving calibration's where it has one for the
+    family and precision, else the compute calibration's (per-precision where it has it)."""
     fn = getattr(cal, "gemm_efficiency_for", None)
-    return float(fn(precision)) if fn is not None else float(cal.gemm_efficiency)
+    base = float(fn(precision)) if fn is not None else float(cal.gemm_efficiency)
+    return base if scal is None else scal.gemm_efficiency_for(precision, base)
 
 
 def mla_absorbed_flops_per_key(m: ModelSpec) -> float:
@@ -192,8 +193,8 @@ def serving_step(
     peak16 = chip.peak_flops("bf16")
     bw = chip.hbm_bandwidth.value
     eta_m = cal.memory_efficiency
-    eta_g = gemm_efficiency(cal, precision)
-    eta_g16 = gemm_efficiency(cal, "bf16")
+    eta_g = gemm_efficiency(cal, precision, scal)
+    eta_g16 = gemm_efficiency(cal, "bf16", scal)
     eta_grouped = eta_g * float(getattr(cal, "grouped_gemm_ratio", 1.0))
     wb = weight_bytes_per_element(precision)
     kvb = kv_bytes_per_element(kv_precision)
