@@ -301,7 +301,18 @@ def simulate_plans(
     # ZeRO-2/3 keep only a gradient shard, so every micro-batch's backward reduce-scatters its
     # gradients; ZeRO-3 also gathers the weights for every forward, backward (and recompute)
     dp_total = np.where(zero == 2, mbs * t_rs + t_ag, dp_total)
-    dp_total = np.where(zero == 3, mbs * (t_rs + t_ag * (2.0 + (rc == 2))), dp_total)
+    # ZeRO-3 / FSDP gathers and reduce-scatters layer by layer: one collective per layer, so
+    # each layer pays the collective's latency (the bandwidth term is the same as for one)
+    n_lay = np.maximum(dense_l + moe_l, 1.0)
+    t_ag_l = n_lay * (
+        coll.all_gather(ne_params * 2.0 / n_lay, dp_ne, tp, system)
+        + coll.all_gather(expert_params * 2.0 / n_lay, dp_e, ep, system)
+    )
+    t_rs_l = n_lay * (
+        coll.reduce_scatter(ne_params * grad_b / n_lay, dp_ne, tp, system)
+        + coll.reduce_scatter(expert_params * grad_b / n_lay, dp_e, ep, system)
+    )
+    dp_total = np.where(zero == 3, mbs * (t_rs_l + t_ag_l * (2.0 + (rc == 2))), dp_total)
     dp_total = np.where((dp_ne > 1) | (dp_e > 1), dp_total, 0.0)
     # overlap: ZeRO-0/1 gradient buckets reduce during the last micro-batch's backward and the
     # parameter gather runs under the next step's first forward; ZeRO-2 reduces under every
