@@ -384,3 +384,36 @@ def test_serving_fit_case_classes() -> None:
     bound = [c for c in cases if compute_bound(c)]
     assert bound and all(c.model.moe is None and not small_batch(c) for c in bound)
     assert not any(compute_bound(c) and small_batch(c) for c in cases)
+
+
+def test_fp4_mla_models_keep_attention_projections_at_fp8() -> None:
+    """FP4 serving of an MLA model runs the attention projections at FP8 (time and weight
+    bytes); a dense GQA model at FP4 runs every projection at FP4."""
+    from podsim.serving.step import attention_precision
+
+    ds = catalog.model("deepseek-v3")
+    ll = catalog.model("llama3-70b")
+    assert attention_precision(ds, "fp4") == "fp8"
+    assert attention_precision(ds, "fp8") == "fp8"
+    assert attention_precision(ll, "fp4") == "fp4"
+    w4 = float(weight_bytes_per_chip(ds, "fp4", tp=1, ep=8, dp=8))
+    w8 = float(weight_bytes_per_chip(ds, "fp8", tp=1, ep=8, dp=8))
+    assert w4 < w8
+    from podsim.serving import capacity
+    from podsim.workload.params import param_counts
+
+    pc = param_counts(ds)
+    orig = capacity._attention_precision
+    capacity._attention_precision = lambda m, p: p
+    try:
+        w4_all = float(weight_bytes_per_chip(ds, "fp4", tp=1, ep=8, dp=8))
+    finally:
+        capacity._attention_precision = orig
+    att = ds.layers * pc.attention_per_layer
+    assert w4 - w4_all == pytest.approx(att * (1.0 - (0.5 + 1.0 / 16.0)))
+    # the step time of an FP4 MLA model's attention projections is the FP8 one
+    sys_ = _sys("b200")
+    kw = dict(seqs=64.0, context=1024.0, tp=1, ep=8, dp=8)
+    t4 = serving_step(ds, sys_, precision="fp4", **kw).time
+    t8 = serving_step(ds, sys_, precision="fp8", **kw).time
+    assert float(t4) < float(t8)

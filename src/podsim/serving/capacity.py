@@ -72,7 +72,18 @@ def weight_bytes_per_chip(
         ne = ne + pc.mtp_modules * pc.mtp_module.non_expert
         ex = ex + pc.mtp_modules * pc.mtp_module.expert
     emb_head = np.where(pp > 1, max(pc.embedding, pc.lm_head), pc.embedding + pc.lm_head)
-    return ne / tp * wb + ex / expert_shards(tp, dp, ep) * wb + emb_head / tp * 2.0
+    # FP4 MLA models keep the attention projections at FP8 (podsim.serving.step
+    # attention_precision): their bytes differ from the rest of the non-expert weights
+    att = per_stage * pc.attention_per_layer
+    if mtp and pc.mtp_module is not None:
+        att = att + pc.mtp_modules * pc.mtp_module.attention
+    att_extra = att * (weight_bytes_per_element(_attention_precision(m, precision)) - wb)
+    return ne / tp * wb + att_extra / tp + ex / expert_shards(tp, dp, ep) * wb + emb_head / tp * 2.0
+
+
+def _attention_precision(m: ModelSpec, precision: str) -> str:
+    """See :func:`podsim.serving.step.attention_precision` (defined here, where step imports)."""
+    return "fp8" if precision == "fp4" and m.mla is not None else precision
 
 
 def activation_bytes_per_token(m: ModelSpec, tp=1) -> np.ndarray:

@@ -51,7 +51,7 @@ from podsim.cost.compute import compute_calibration, memory_time
 from podsim.errors import SpecError
 from podsim.hardware.system import System
 from podsim.serving.calibration import serving_calibration
-from podsim.serving.capacity import weight_bytes_per_element
+from podsim.serving.capacity import _attention_precision, weight_bytes_per_element
 from podsim.serving.kv import kv_bytes_per_element, kv_elems_per_layer, kv_shard
 from podsim.spec.model import ModelSpec
 from podsim.workload.layers import LayerOps, attention_core_flops, causal_context, layer_ops
@@ -132,6 +132,15 @@ def gemm_efficiency(cal, precision: str, scal=None) -> float:
     return base if scal is None else scal.gemm_efficiency_for(precision, base)
 
 
+def attention_precision(m: ModelSpec, precision: str) -> str:
+    """Precision of the attention projections at a serving ``precision``. FP4 deployments of
+    MLA models quantise the FFN / expert GEMMs only and keep the low-rank MLA projections at FP8
+    (NVIDIA's DeepSeek-R1-FP4 / DeepSeek-V3-FP4 ModelOpt checkpoints exclude ``self_attn`` from
+    NVFP4; SGLang's GB200 NVFP4 recipe runs the MLA projections in FP8); dense GQA models
+    quantised with ModelOpt NVFP4 keep every linear layer but the LM head in FP4."""
+    return _attention_precision(m, precision)
+
+
 def mla_absorbed_flops_per_key(m: ModelSpec) -> float:
     """Decode attention FLOPs per query token per cached key in MLA's weight-absorbed form:
     scores over the latent + rotary key (d_c + d_rope) and values over the latent (d_c)."""
@@ -197,6 +206,11 @@ def serving_step(
     eta_g16 = gemm_efficiency(cal, "bf16", scal)
     eta_grouped = eta_g * float(getattr(cal, "grouped_gemm_ratio", 1.0))
     wb = weight_bytes_per_element(precision)
+    att_prec = attention_precision(m, precision)
+    att_split = att_prec != precision
+    wb_att = weight_bytes_per_element(att_prec)
+    peak_att = chip.peak_flops(att_prec)
+    eta_att = gemm_efficiency(cal, att_prec, scal)
     kvb = kv_bytes_per_element(kv_precision)
     a16 = 2.0  # activations in 16-bit
     h = m.hidden
@@ -221,11 +235,18 @@ def serving_step(
         T_mean = B * q + P
         out: dict[str, np.ndarray] = {}
         # attention projections (+ dense FFN or shared experts), split by TP
-        w = (ops.proj_weights + ops.ffn_weights) / tp * wb
-        fl = T * (ops.proj_flops + ops.ffn_flops) / tp
-        _, out["weights"], out["gemm_compute"] = gemm(
-            fl, w, T * (ops.gemm_in_elems + 2 * ops.out_elems) / tp
-        )
+        act = T * (ops.gemm_in_elems + 2 * ops.out_elems) / tp
+        if att_split:
+            # MLA projections at fp8, the FFN / shared experts at fp4 (see attention_precision)
+            _, w_a, c_a = gemm(
+                T * ops.proj_flops / tp, ops.proj_weights / tp * wb_att, 0.0, eta_att, peak_att
+            )
+            _, w_f, c_f = gemm(T * ops.ffn_flops / tp, ops.ffn_weights / tp * wb, act)
+            out["weights"], out["gemm_compute"] = w_a + w_f, c_a + c_f
+        else:
+            w = (ops.proj_weights + ops.ffn_weights) / tp * wb
+            fl = T * (ops.proj_flops + ops.ffn_flops) / tp
+            _, out["weights"], out["gemm_compute"] = gemm(fl, w, act)
         # attention core: decode over the cache, prefill causal over the prompt
         if m.mla is not None:
             dec_fl = B * q * ctx * mla_absorbed_flops_per_key(m) / tp
