@@ -417,3 +417,55 @@ def test_fp4_mla_models_keep_attention_projections_at_fp8() -> None:
     t4 = serving_step(ds, sys_, precision="fp4", **kw).time
     t8 = serving_step(ds, sys_, precision="fp8", **kw).time
     assert float(t4) < float(t8)
+
+
+def test_serving_grouped_ratio_and_tile_fill() -> None:
+    """Expert GEMMs use the serving calibration's grouped ratio (not the training one), and fewer
+    tokens per expert fill the GEMM tiles less (grouped_m0): the expert GEMM compute time per
+    token copy falls as the batch grows, and equals the constant-efficiency time with m0 = 0."""
+    from podsim.serving.calibration import overridden, serving_calibration
+
+    scal = serving_calibration("hopper")
+    assert scal.grouped_gemm_ratio is not None and 0 < scal.grouped_gemm_ratio <= 1
+    assert scal.grouped_m0 > 0
+    m = catalog.model("deepseek-v3")
+    sys_ = _sys("h100", 32)
+    kw = dict(tp=1, ep=32, dp=32, precision="fp8", overlap="none", prompt_len=2000.0)
+
+    def per_token(tokens: float, **ov) -> float:
+        with overridden("hopper", **ov):
+            st = serving_step(m, sys_, prefill_tokens=tokens, **kw)
+            return float(st.breakdown["gemm_compute"]) / tokens
+
+    small, big = per_token(512.0), per_token(16384.0)
+    assert small > big
+    flat_small, flat_big = per_token(512.0, grouped_m0=0.0), per_token(16384.0, grouped_m0=0.0)
+    assert flat_small < small and flat_big < big
+    assert flat_small == pytest.approx(flat_big, rel=0.05)
+
+
+def test_prefill_dispatch_is_deduplicated_per_remote_node() -> None:
+    """A prefill-only iteration sends a token once per distinct remote node across the NIC
+    (DeepEP normal kernels), so its expert all-to-all is no slower than one copy per destination
+    rank; decode iterations keep one copy per rank (low-latency kernels)."""
+    from podsim.cost import collectives as coll
+
+    m = catalog.model("deepseek-v3")
+    sys_ = _sys("h100", 32)
+    kw = dict(tp=1, ep=32, dp=32, precision="fp8", overlap="none", prompt_len=2000.0)
+    tokens = 8000.0
+    st = serving_step(m, sys_, prefill_tokens=tokens, **kw)
+    e = m.moe
+    copies = 32 * (1.0 - (1.0 - 1.0 / 32) ** e.top_k)
+    sent = tokens * copies * m.hidden * 1.1
+    flat = float(
+        coll.all_to_all(sent * 1.0, 32, 1, sys_) + coll.all_to_all(sent * 2.0, 32, 1, sys_)
+    )
+    per_layer = float(st.breakdown["ep_comm"]) / m.moe_layers
+    assert 0 < per_layer < 0.8 * flat
+    dec = serving_step(m, sys_, seqs=64.0, context=2000.0, **kw)
+    sent_d = 64.0 * copies * m.hidden * 1.1
+    flat_d = float(
+        coll.all_to_all(sent_d * 1.0, 32, 1, sys_) + coll.all_to_all(sent_d * 2.0, 32, 1, sys_)
+    )
+    assert float(dec.breakdown["ep_comm"]) / m.moe_layers == pytest.approx(flat_d, rel=1e-9)

@@ -10,8 +10,11 @@
   transforms and BF16 layers, optimizer and framework overheads); serving engines run forward
   GEMMs only, with kernels autotuned per shape (TensorRT-LLM / vLLM / hipBLASLt). Where a family
   and precision have compute-bound serving cases the serving value is fitted on them; elsewhere
-  the compute calibration's value is used unchanged. Expert (grouped) GEMMs keep the compute
-  calibration's ``grouped_gemm_ratio`` relative to the efficiency in use.
+  the compute calibration's value is used unchanged.
+* ``grouped_gemm_ratio`` (optional, ``default`` or per family): expert (grouped) GEMMs'
+  efficiency relative to the dense GEMMs in serving; absent, the compute calibration's training
+  ratio. ``grouped_m0``: the tokens per expert at which partly filled GEMM tiles halve it
+  (efficiency x m / (m + m0)).
 
 Kernel-level costs other than these come from :mod:`podsim.cost.compute` unchanged.
 """
@@ -38,6 +41,10 @@ class ServingCalibration:
     source: str
     # serving GEMM efficiency per precision class ("", "_fp8", "_fp4"); absent: compute's value
     gemm: dict[str, float] = field(default_factory=dict)
+    # expert GEMMs: efficiency relative to the dense GEMMs at a large M per expert (None: the
+    # compute calibration's grouped_gemm_ratio), and the tokens per expert at which it halves
+    grouped_gemm_ratio: float | None = None
+    grouped_m0: float = 0.0
 
     def gemm_efficiency_for(self, precision: str, fallback: float) -> float:
         """The serving GEMM efficiency at ``precision``, else ``fallback`` (the compute
@@ -100,5 +107,23 @@ def serving_calibration(family: str) -> ServingCalibration:
                     value=g,
                 )
             gemm[cls] = g
+    ratio = None
+    if "grouped_gemm_ratio" in fam or "grouped_gemm_ratio" in default:
+        ratio = _value(fam.get("grouped_gemm_ratio", default.get("grouped_gemm_ratio")))
+        if not 0.0 < ratio <= 1.0:
+            raise SpecError(
+                "grouped GEMM ratio must be in (0, 1]",
+                file="calibration/serving.yaml",
+                field=f"{family}.grouped_gemm_ratio",
+                value=ratio,
+            )
+    m0 = _value(fam.get("grouped_m0", default.get("grouped_m0", 0.0)))
+    if not 0.0 <= m0 < 1.0e5:
+        raise SpecError(
+            "grouped_m0 must be in [0, 1e5) tokens",
+            file="calibration/serving.yaml",
+            field=f"{family}.grouped_m0",
+            value=m0,
+        )
     src = raw.get("source", "") if isinstance(raw, dict) else ""
-    return ServingCalibration(family, v, bool(fam.get("fitted", False)), str(src), gemm)
+    return ServingCalibration(family, v, bool(fam.get("fitted", False)), str(src), gemm, ratio, m0)

@@ -11,10 +11,13 @@ Two kinds of parameter, each identified by the cases in which it dominates the p
   family's *compute-bound* cases at that precision -- dense models (no routed experts) that are
   not small-batch, where the iteration is dominated by the GEMMs' FLOPs (the batch an engine
   runs for throughput makes every GEMM compute-bound). MoE cases are left out: their time mixes
-  expert GEMMs, all-to-all and attention, and the grouped GEMMs keep the compute calibration's
-  ratio.
+  expert GEMMs, all-to-all and attention.
+* ``grouped_gemm_ratio`` (one value for all families, ``default``): the same criterion over
+  every mixture-of-experts case that is not small-batch -- the expert GEMMs' efficiency relative
+  to the dense GEMMs. (``grouped_m0``, the per-expert token count at which tile filling halves
+  it, is a measured figure, not fitted.)
 
-The two are fitted in turn (overhead, then efficiency, twice); one value per family and
+They are fitted in turn (overhead, efficiency, ratio; twice); one value per family and
 precision, never per case, and a GEMM efficiency only from at least ``MIN_GEMM_CASES`` cases.
 Families without such cases keep the documented default (the compute calibration's efficiency).
 ``python -m podsim.serving.fit CASES.yaml`` prints the table; the values go into
@@ -40,6 +43,7 @@ SMALL_BATCH = 32
 TIGHT_TPOT_S = 0.020
 GRID_S = np.concatenate([np.arange(0.0, 5.0e-3, 2.5e-4), np.arange(5.0e-3, 2.0e-2 + 1e-9, 1.0e-3)])
 GRID_ETA = np.round(np.arange(0.20, 0.901, 0.01), 2)
+GRID_RATIO = np.round(np.arange(0.30, 1.001, 0.05), 2)
 ROUNDS = 2
 # a GEMM efficiency is fitted only where at least this many compute-bound cases identify it
 # (with two, the median criterion is flat over a wide range of values)
@@ -53,6 +57,11 @@ def small_batch(c: ValidationCase) -> bool:
         return False
     tight = s.slo is not None and s.slo.tpot is not None and s.slo.tpot <= TIGHT_TPOT_S
     return (s.batch is not None and s.batch <= SMALL_BATCH) or tight
+
+
+def moe_throughput(c: ValidationCase) -> bool:
+    """A mixture-of-experts case at a throughput batch (identifies the grouped-GEMM ratio)."""
+    return c.serving is not None and c.model.moe is not None and not small_batch(c)
 
 
 def compute_bound(c: ValidationCase) -> bool:
@@ -107,6 +116,10 @@ def fit(path: str) -> dict[str, dict]:
             bound[(fam, GEMM_KEYS[PRECISION_CLASS[c.serving.precision]])].append(c)
     table: dict[str, dict] = defaultdict(dict)
     current: dict[str, dict[str, float]] = defaultdict(dict)
+    moe_cases: list[tuple[str, ValidationCase]] = []
+    for _, c in load_cases(path):
+        if isinstance(c, ValidationCase) and c.kind == "serving" and moe_throughput(c):
+            moe_cases.append((catalog.chip(c.system.chip).family, c))
     for _ in range(ROUNDS):
         for fam, cs in sorted(small.items()):
             with overridden(fam, **current[fam]):
@@ -126,6 +139,20 @@ def fit(path: str) -> dict[str, dict]:
             if r is not None:
                 table[fam][key] = _row(r[0], cs, r[1])
                 current[fam][key] = r[0]
+        if moe_cases:
+            # one ratio for every family (the expert GEMM kernels' loss against dense GEMMs)
+            def ev_ratio(g: float) -> np.ndarray:
+                out = []
+                for fam, c in moe_cases:
+                    with overridden(fam, **{**current[fam], "grouped_gemm_ratio": g}):
+                        out.append(_log_errors([c])[0])
+                return np.asarray(out)
+
+            r = _best(ev_ratio, GRID_RATIO)
+            if r is not None:
+                table["default"]["grouped_gemm_ratio"] = _row(r[0], [c for _, c in moe_cases], r[1])
+                for fam in {f for f, _ in moe_cases}:
+                    current[fam]["grouped_gemm_ratio"] = r[0]
     return dict(table)
 
 

@@ -16,7 +16,9 @@ Per layer and chip (busiest chip):
   (:func:`podsim.cost.compute.roofline_time`).
 * Routed experts: the tokens the busiest EP rank receives (``imbalance`` x mean); weights read
   only for the experts the step touches: with ``N`` tokens of ``top_k`` experts each out of ``E``,
-  an expert is hit with probability ``1 - (1 - top_k/E)^N``.
+  an expert is hit with probability ``1 - (1 - top_k/E)^N``; efficiency: the dense GEMMs' times
+  the serving calibration's grouped ratio times ``m / (m + m0)`` for ``m`` tokens per expert
+  (partly filled tiles, DeepGEMM masked-layout measurements).
 * Attention: decode reads the KV cache of every sequence over its context (flash-decoding:
   ``max(KV bytes / HBM, FLOPs / attention peak)``); MLA decodes in the weight-absorbed form over
   the latent (DeepSeek-V2 arXiv 2405.04434 sec. 2.1.2; FlashMLA), ``2 H (2 d_c + d_rope)`` FLOPs
@@ -24,10 +26,14 @@ Per layer and chip (busiest chip):
 * Elementwise work (norms, residuals, rotary, activation, quantisation casts): memory time.
 * Communication: TP all-reduce of the layer output twice per layer; EP dispatch (in the GEMM
   precision, >= 8 bit) and combine (16-bit) all-to-all, one copy per distinct destination rank
-  (DeepEP-style de-duplication); PP hand-off of the hidden states between stages
+  in decode (DeepEP low-latency kernels), and in prefill-only iterations one copy per distinct
+  remote node forwarded inside it (DeepEP normal kernels, :mod:`podsim.cost.moe`); PP hand-off of the hidden states between stages
   (:mod:`podsim.cost.collectives`).
 * Fixed costs: a per-kernel cost (compute calibration) for the kernels of each layer, and a
   per-iteration engine overhead (serving calibration).
+* GEMM efficiencies: the serving calibration's per family and precision where it has them
+  (forward-only inference GEMMs), else the compute calibration's; FP4 MLA models run their
+  attention projections at FP8 (:func:`attention_precision`).
 
 Pipeline parallelism keeps ``pp`` micro-batches in flight: each stage runs ``seqs/pp`` sequences
 through its layers, and a token's iteration visits every stage, so the iteration takes the whole
@@ -47,6 +53,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from podsim.cost import collectives as coll
+from podsim.cost import moe as moe_dispatch
 from podsim.cost.compute import compute_calibration, memory_time
 from podsim.errors import SpecError
 from podsim.hardware.system import System
@@ -204,7 +211,11 @@ def serving_step(
     eta_m = cal.memory_efficiency
     eta_g = gemm_efficiency(cal, precision, scal)
     eta_g16 = gemm_efficiency(cal, "bf16", scal)
-    eta_grouped = eta_g * float(getattr(cal, "grouped_gemm_ratio", 1.0))
+    ratio = scal.grouped_gemm_ratio
+    if ratio is None:
+        ratio = float(getattr(cal, "grouped_gemm_ratio", 1.0))
+    eta_grouped = eta_g * ratio
+    m0 = scal.grouped_m0
     wb = weight_bytes_per_element(precision)
     att_prec = attention_precision(m, precision)
     att_split = att_prec != precision
@@ -277,11 +288,14 @@ def serving_step(
             hit = 1.0 - np.power(1.0 - e.top_k / E, tokens_inst)
             touched = (E / ep) * hit  # experts of this rank that the step uses
             etp = tp * dp / ep  # each EP rank splits its experts over etp chips
+            # few tokens per expert fill the GEMM tiles partly (grouped_m0, serving calibration)
+            m_exp = recv / np.maximum(touched, 1e-12)
+            fill = m_exp / (m_exp + m0) if m0 > 0 else 1.0
             _, w_t, c_t = gemm(
                 recv * 2.0 * w_one / etp,
                 touched * w_one / etp * wb,
                 recv * (h + e.expert_ffn) / etp,
-                eta_grouped,
+                eta_grouped * np.maximum(fill, 1e-6),
             )
             _, w_r, c_r = gemm(T * ops.router_flops / tp, h * E * a16 / tp, 0.0, eta_g16, peak16)
             out["weights"] = out["weights"] + w_t + w_r
@@ -292,6 +306,15 @@ def serving_step(
             a2a = coll.all_to_all(sent * max(wb, 1.0), ep, 1, system) + coll.all_to_all(
                 sent * COMBINE_BYTES, ep, 1, system
             )
+            # prefill-only iterations use the throughput kernels (DeepEP normal mode,
+            # CloudMatrix FusedDispatch): across a slower level a token goes once per distinct
+            # remote group and is forwarded inside it (podsim.cost.moe); decode iterations use
+            # the low-latency kernels, one copy per destination rank, as above
+            tok = T / tp * moe_imbalance
+            a2a_h = moe_dispatch.dispatch_time(
+                system, tok, h * max(wb, 1.0), e.top_k, e.experts, ep
+            ) + moe_dispatch.dispatch_time(system, tok, h * COMBINE_BYTES, e.top_k, e.experts, ep)
+            a2a = np.where(B > 0, a2a, np.minimum(a2a, a2a_h))
             out["ep_comm"] = np.where(ep > 1, a2a, 0.0)
         out["kernel_overhead"] = np.full_like(T, kernels * cal.kernel_overhead_s)
         return out
