@@ -469,3 +469,25 @@ def test_prefill_dispatch_is_deduplicated_per_remote_node() -> None:
         coll.all_to_all(sent_d * 1.0, 32, 1, sys_) + coll.all_to_all(sent_d * 2.0, 32, 1, sys_)
     )
     assert float(dec.breakdown["ep_comm"]) / m.moe_layers == pytest.approx(flat_d, rel=1e-9)
+
+
+def test_output_length_spread_lengthens_the_decode_context() -> None:
+    """Skewed output lengths make long sequences dominate a continuous batch: the time-mean
+    context is input + out (1 + cv^2) / 2, and TPOT at a given batch grows with it."""
+    m = catalog.model("llama3-70b")
+    base = ServingConfig(
+        model=m,
+        system=_sys("h100"),
+        input_len=1000.0,
+        output_len=4000.0,
+        tp=8,
+        phase="decode",
+        precision="fp8",
+    )
+    assert base.decode_context == 3000.0
+    import dataclasses
+
+    skew = dataclasses.replace(base, output_cv=1.0)
+    assert skew.decode_context == 5000.0
+    b = [16.0, 64.0]
+    assert np.all(evaluate(skew, b).tpot_s > evaluate(base, b).tpot_s)

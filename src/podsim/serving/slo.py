@@ -64,6 +64,8 @@ class ServingConfig:
     acceptance: float = DEFAULT_ACCEPTANCE
     moe_imbalance: float = DEFAULT_MOE_IMBALANCE
     step_overhead: float | None = None  # None: the family's serving calibration
+    # coefficient of variation of the output length (0: every sequence output_len long)
+    output_cv: float = 0.0
 
     @property
     def group_chips(self) -> int:
@@ -80,8 +82,16 @@ class ServingConfig:
 
     @property
     def decode_context(self) -> float:
-        """Mean cached tokens of a decoding sequence in steady state."""
-        return self.input_len + self.output_len / 2.0
+        """Mean cached tokens of a decoding sequence in steady state.
+
+        A slot of a continuous batch holds each sequence for as many iterations as it has
+        output tokens, so long outputs weigh more: the time-mean context is
+        ``input + E[out^2] / (2 E[out]) = input + output (1 + cv^2) / 2`` for outputs of mean
+        ``output_len`` and coefficient of variation ``output_cv`` (``input + output / 2`` for
+        equal lengths; ``input + output`` for exponentially distributed ones). Validation cases
+        give only the means, so they use ``output_cv = 0``.
+        """
+        return self.input_len + self.output_len * (1.0 + self.output_cv**2) / 2.0
 
     @property
     def mtp(self) -> bool:
