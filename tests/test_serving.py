@@ -377,13 +377,16 @@ def test_serving_gemm_efficiency_scales_compute_bound_decode() -> None:
 
 
 def test_serving_fit_case_classes() -> None:
-    from podsim.serving.fit import compute_bound, small_batch
+    from podsim.serving.fit import compute_bound, moe_throughput, small_batch
     from podsim.validate.runner import BUILTIN_CASES, load_cases
 
     cases = [c for _, c in load_cases(BUILTIN_CASES) if getattr(c, "kind", "") == "serving"]
     bound = [c for c in cases if compute_bound(c)]
     assert bound and all(c.model.moe is None and not small_batch(c) for c in bound)
     assert not any(compute_bound(c) and small_batch(c) for c in cases)
+    moe = [c for c in cases if moe_throughput(c)]
+    assert moe and all(c.model.moe is not None and not small_batch(c) for c in moe)
+    assert not any(compute_bound(c) and moe_throughput(c) for c in cases)
 
 
 def test_fp4_mla_models_keep_attention_projections_at_fp8() -> None:
