@@ -5,17 +5,15 @@ Presentation only: the numbers come from podsim.reliability (and the training mo
 from __future__ import annotations
 
 import typer
-from pydantic import ValidationError
 
 from podsim import catalog
 from podsim.cli.output import console, emit_json, table
+from podsim.cli.train_options import training_spec
 from podsim.errors import SpecError
 from podsim.hardware.resolve import resolve_system_arg
 from podsim.reliability.checkpoint import MODES
 from podsim.reliability.goodput import goodput_for_job
 from podsim.reliability.params import HOURS_PER_YEAR, load_params, rate_set_names
-from podsim.spec.errors import spec_error
-from podsim.spec.jobs import TrainingSpec
 from podsim.units import format_quantity
 
 
@@ -69,24 +67,21 @@ def goodput(
     m = catalog.model(model)
     sysm = resolve_system_arg(system, chips)
     n = sysm.chips
-    seq = seq_len or 4096
-    try:
-        spec = TrainingSpec(
-            precision=precision,
-            seq_len=seq,
-            global_batch=global_batch or max(n // (tp * pp * cp), 1),
-            micro_batch=micro_batch,
-            tp=tp,
-            pp=pp,
-            cp=cp,
-            ep=ep,
-            dp=dp,
-            vpp=vpp,
-            zero=zero,
-            recompute=recompute,
-        )
-    except ValidationError as exc:
-        raise spec_error(exc, what="training plan") from None
+    spec = training_spec(
+        n,
+        precision=precision,
+        seq_len=seq_len,
+        global_batch=global_batch,
+        micro_batch=micro_batch,
+        tp=tp,
+        pp=pp,
+        cp=cp,
+        ep=ep,
+        dp=dp,
+        vpp=vpp,
+        zero=zero,
+        recompute=recompute,
+    )
     params = load_params(
         rate_set=rate_set, recovery=recovery, trust_vendor_claims=trust_vendor_claims
     )

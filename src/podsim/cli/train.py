@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import typer
-from pydantic import ValidationError
 
 from podsim import catalog
 from podsim.cli.output import console, emit_json, table
+from podsim.cli.train_options import training_spec
 from podsim.errors import PlanError
 from podsim.hardware.resolve import resolve_system_arg
-from podsim.spec.errors import spec_error
-from podsim.spec.jobs import TrainingSpec
 from podsim.training.plan import from_spec, raise_if_invalid
 from podsim.training.step import simulate_plans
 from podsim.training.summary import result_dict
@@ -41,25 +39,22 @@ def train(
     m = catalog.model(model)
     sysm = resolve_system_arg(system, chips)
     n = sysm.chips
-    seq = seq_len or 4096
-    try:
-        spec = TrainingSpec(
-            precision=precision,
-            seq_len=seq,
-            global_batch=global_batch or max(n // (tp * pp * cp), 1),
-            micro_batch=micro_batch,
-            tp=tp,
-            pp=pp,
-            cp=cp,
-            ep=ep,
-            dp=dp,
-            vpp=vpp,
-            sequence_parallel=sequence_parallel,
-            zero=zero,
-            recompute=recompute,
-        )
-    except ValidationError as exc:
-        raise spec_error(exc, what="training plan") from None
+    spec = training_spec(
+        n,
+        precision=precision,
+        seq_len=seq_len,
+        global_batch=global_batch,
+        micro_batch=micro_batch,
+        tp=tp,
+        pp=pp,
+        cp=cp,
+        ep=ep,
+        dp=dp,
+        vpp=vpp,
+        zero=zero,
+        recompute=recompute,
+        sequence_parallel=sequence_parallel,
+    )
     plan = from_spec(spec, n, uneven_pp=uneven_pp)
     raise_if_invalid(plan, m, n)
     res = simulate_plans(m, sysm, plan, precision)
@@ -78,7 +73,7 @@ def train(
     console.print(
         f"[bold]{m.name}[/] on [bold]{sysm.name}[/] ({n:,} chips), "
         f"tp{tp} pp{pp} vpp{vpp} cp{cp} ep{ep} dp{plan.dp.item()} zero{zero} "
-        f"recompute={recompute} mb{micro_batch} gb{spec.global_batch} seq{seq} {precision}"
+        f"recompute={recompute} mb{micro_batch} gb{spec.global_batch} seq{spec.seq_len} {precision}"
     )
     console.print(
         f"step time {out['step_time_s']:.3f} s | tokens/s/chip "
