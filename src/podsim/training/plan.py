@@ -18,6 +18,20 @@ from podsim.spec.model import ModelSpec
 
 RECOMPUTE_CODES = {"none": 0, "selective": 1, "full": 2}
 RECOMPUTE_NAMES = {v: k for k, v in RECOMPUTE_CODES.items()}
+# integer plan fields, in display order (the boolean ones follow)
+INT_FIELDS = (
+    "tp",
+    "pp",
+    "vpp",
+    "cp",
+    "ep",
+    "dp",
+    "zero",
+    "recompute",
+    "micro_batch",
+    "global_batch",
+    "seq_len",
+)
 
 
 @dataclass(frozen=True)
@@ -54,19 +68,7 @@ class PlanArrays:
 
 def plan_arrays(**kw) -> PlanArrays:
     """Build PlanArrays from scalars or arrays (missing dp derived later)."""
-    ints = {
-        "tp",
-        "pp",
-        "vpp",
-        "cp",
-        "ep",
-        "dp",
-        "zero",
-        "recompute",
-        "micro_batch",
-        "global_batch",
-        "seq_len",
-    }
+    ints = set(INT_FIELDS)
     out = {}
     for f in fields(PlanArrays):
         v = kw[f.name]

@@ -25,7 +25,7 @@ from podsim.cost.memory import TrainingMemory, _layer_params, stage_layers, trai
 from podsim.hardware.system import System
 from podsim.spec.chip import BYTES_PER_ELEMENT
 from podsim.spec.model import ModelSpec
-from podsim.training.plan import PlanArrays, check_plans
+from podsim.training.plan import INT_FIELDS, PlanArrays, check_plans
 from podsim.workload.layers import (
     LayerOps,
     head_flops,
@@ -85,20 +85,7 @@ class TrainingResult:
         shape = np.shape(self.step_time)
         cols: dict[str, np.ndarray] = {}
         if plans is not None:
-            for name in (
-                "tp",
-                "pp",
-                "vpp",
-                "cp",
-                "ep",
-                "dp",
-                "zero",
-                "recompute",
-                "micro_batch",
-                "global_batch",
-                "seq_len",
-                "sequence_parallel",
-            ):
+            for name in (*INT_FIELDS, "sequence_parallel"):
                 cols[name] = np.broadcast_to(getattr(plans, name), shape).ravel()
         cols.update(
             {
