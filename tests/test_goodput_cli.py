@@ -15,15 +15,6 @@ runner = CliRunner()
 BASE = "dgx-h100-cluster"
 
 
-def _need_training_model() -> None:
-    from podsim.training import step
-
-    if not (hasattr(step, "simulate_training") or hasattr(step, "simulate_plans")):
-        pytest.skip("training model not available")
-    if "llama3-8b" not in catalog.model_ids():
-        pytest.skip("llama3-8b not in catalog")
-
-
 def _invoke(*args: str):
     res = runner.invoke(app, list(args))
     assert res.exit_code == 0, (res.output, res.exception)
@@ -55,7 +46,6 @@ GOODPUT = (
 
 
 def test_goodput_json() -> None:
-    _need_training_model()
     out = json.loads(_invoke(*GOODPUT, "--json").output)
     assert 0 < out["ettr"] <= 1 and out["goodput"] <= out["ettr"] + 1e-12
     assert out["chips"] == 64
@@ -70,7 +60,6 @@ def test_goodput_json() -> None:
 
 
 def test_goodput_table_and_in_memory() -> None:
-    _need_training_model()
     res = _invoke(*GOODPUT, "--checkpoint", "in-memory")
     assert "ETTR" in res.output and "expected interruptions" in res.output
 

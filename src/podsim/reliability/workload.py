@@ -35,21 +35,14 @@ def training_point(
 ) -> TrainingPoint:
     """Run the training model for one plan on the whole ``system``.
 
-    Uses ``podsim.training.step.simulate_training`` when present, else ``simulate_plans``.
     Raises PlanError when the plan is impossible.
     """
-    from podsim.training import step
+    from podsim.training.plan import from_spec, raise_if_invalid
+    from podsim.training.step import simulate_plans
 
-    sim = getattr(step, "simulate_training", None)
-    res = None
-    if sim is not None and not uneven_pp:
-        res = sim(model, system, plan)
-    if res is None:
-        from podsim.training.plan import from_spec, raise_if_invalid
-
-        arrays = from_spec(plan, system.chips, uneven_pp=uneven_pp)
-        raise_if_invalid(arrays, model, system.chips)
-        res = step.simulate_plans(model, system, arrays, plan.precision)
+    arrays = from_spec(plan, system.chips, uneven_pp=uneven_pp)
+    raise_if_invalid(arrays, model, system.chips)
+    res = simulate_plans(model, system, arrays, plan.precision)
     valid = getattr(res, "valid", True)
     if not bool(np.all(np.asarray(valid))):
         reasons = getattr(res, "reasons", {}) or {}
@@ -57,9 +50,7 @@ def training_point(
         raise PlanError(
             "training plan is invalid" + (f": {', '.join(why)}" if why else ""), field="plan"
         )
-    step_time = getattr(res, "step_time_s", None)
-    if step_time is None:
-        step_time = res.step_time
+    step_time = res.step_time
     return TrainingPoint(
         tokens_per_s=_f(res.tokens_per_s),
         tokens_per_s_per_chip=_f(res.tokens_per_s_per_chip),
