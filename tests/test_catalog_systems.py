@@ -10,6 +10,7 @@ import pytest
 import yaml
 
 from podsim import catalog
+from podsim.cost.link_calibration import all_link_calibrations
 from podsim.errors import PodsimError
 from podsim.hardware.system import System, resolve_system, system_for_case
 from podsim.io import read_mapping_file
@@ -38,22 +39,8 @@ EXPECTED = [
     "ascend-910b-cluster",
 ]
 ALL = sorted(set(EXPECTED) | set(catalog.system_ids()))
-LINK_TYPES = {
-    "nvlink3",
-    "nvlink4",
-    "nvlink5",
-    "infinity-fabric",
-    "ub1",
-    "ub2",
-    "hccs",
-    "ici",
-    "infiniband-hdr",
-    "infiniband-ndr",
-    "infiniband-xdr",
-    "roce-400g",
-    "roce-800g",
-    "dcn",
-}
+# every link a system names must have its own calibration entry (never the generic fallback)
+LINK_TYPES = set(all_link_calibrations()) - {"generic"}
 
 
 def _chip_of(system_id: str) -> str:
