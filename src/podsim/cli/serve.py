@@ -15,10 +15,6 @@ from podsim.spec.errors import spec_error
 from podsim.spec.jobs import ServingSpec
 from podsim.units import format_quantity, parse_quantity
 
-# capital cost per hour: straight-line depreciation over this many years (TCO convention,
-# e.g. SemiAnalysis AI-cloud TCO model: 4-5 years for accelerators)
-AMORTISATION_YEARS = 4.0
-
 
 def _time(text: str | None, field: str) -> float | None:
     if text is None:
@@ -30,36 +26,25 @@ def _time(text: str | None, field: str) -> float | None:
 
 
 def _plant_figures(sysm, tokens_per_s_system: float) -> dict:
-    """tokens/s per kW (IT and facility power) and per dollar-hour of capital, None if unknown."""
+    """tokens/s per kW (IT and facility power) and per dollar-hour, None where unknown."""
+    from podsim.facility.energy import facility_summary
     from podsim.facility.plant import plant
 
-    try:
-        pl = plant(sysm)
-    except Exception:  # noqa: BLE001 - a plant the catalog cannot describe is just unknown
-        return {
-            "it_power_w": None,
-            "facility_power_w": None,
-            "capital_cost_usd": None,
-            "tokens_per_s_per_kw_it": None,
-            "tokens_per_s_per_kw_facility": None,
-            "tokens_per_dollar_hour": None,
-        }
-    it = pl.power.it.value
-    fac = pl.power.facility.value
-    acc = pl.power.accelerators.value
-    cap = pl.capital_cost.value
-    per_h = cap / (AMORTISATION_YEARS * 8760.0) if cap is not None else None
+    fs = facility_summary(sysm, served_tokens_per_s=tokens_per_s_system)
+    acc = plant(sysm).power.accelerators.value
+    it, fac, cost_h = fs.it_power_w, fs.facility_power_w, fs.cost_per_hour_usd
     return {
         "it_power_w": it,
         "facility_power_w": fac,
         "accelerator_power_w": acc,
-        "capital_cost_usd": cap,
+        "capital_cost_usd": fs.capex_usd,
+        "cost_per_hour_usd": cost_h,
         "tokens_per_s_per_kw_it": tokens_per_s_system / (it / 1e3) if it else None,
         "tokens_per_s_per_kw_facility": tokens_per_s_system / (fac / 1e3) if fac else None,
         "tokens_per_s_per_kw_accelerators": tokens_per_s_system / (acc / 1e3) if acc else None,
-        "tokens_per_dollar_hour": tokens_per_s_system * 3600.0 / per_h if per_h else None,
-        "amortisation_years": AMORTISATION_YEARS,
-        "plant_missing": list(pl.missing),
+        "tokens_per_dollar_hour": tokens_per_s_system * 3600.0 / cost_h if cost_h else None,
+        "amortisation_years": fs.lifetime_years,
+        "plant_missing": list(fs.missing),
     }
 
 
@@ -239,7 +224,7 @@ def serve(
     for key, label in (
         ("tokens_per_s_per_kw_it", "tokens/s per kW (IT)"),
         ("tokens_per_s_per_kw_facility", "tokens/s per kW (facility)"),
-        ("tokens_per_dollar_hour", "tokens per $-hour (capital)"),
+        ("tokens_per_dollar_hour", "tokens per $-hour (capital + energy)"),
     ):
         v = out.get(key)
         rows.append([label, f"{v:,.1f}" if v is not None else "unknown"])

@@ -174,10 +174,10 @@ def facility_summary(
     fac = fac_full if fac_full is not None else lb
     capex = _val(pl.capital_cost)
     cap_h = en_h = tot_h = None
-    if capex is not None:
-        cap_h = capex / (life / HOUR)
-    if fac is not None:
-        en_h = fac / 1000.0 * price
+    if capex is not None or fac is not None:
+        c, e, _ = cost_per_hour(capex or 0.0, fac or 0.0, lifetime_s=life, price_per_kwh=price)
+        cap_h = float(c) if capex is not None else None
+        en_h = float(e) if fac is not None else None
     if cap_h is not None and en_h is not None:
         tot_h = cap_h + en_h
     ept = cpmt = None
