@@ -52,6 +52,12 @@ def _table() -> dict:
     return doc
 
 
+def model_constant(name: str) -> float:
+    """A family-independent constant of the cost models, from ``compute.yaml``'s defaults."""
+    raw = _table()["default"][name]
+    return float(raw["value"] if isinstance(raw, dict) else raw)
+
+
 def compute_calibration(family: str) -> ComputeCalibration:
     """Calibration of a chip family; families without public cases use the documented default."""
     doc = _table()

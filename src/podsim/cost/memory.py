@@ -22,14 +22,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from podsim.cost.compute import model_constant
 from podsim.spec.chip import BYTES_PER_ELEMENT
 from podsim.spec.model import ModelSpec
 from podsim.training.plan import PlanArrays
 from podsim.workload.params import dense_layer_params, moe_layer_params
 
-# CUDA/CANN context, communication library buffers and allocator fragmentation per chip.
-# Assumption, documented: ~1 GB context + ~1-2 GB NCCL/HCCL buffers + fragmentation.
-RUNTIME_RESERVED_BYTES = 3.0e9
+# CUDA/CANN context, communication buffers and fragmentation per chip (catalog).
+RUNTIME_RESERVED_BYTES = model_constant("runtime_reserved_bytes")
 
 
 @dataclass(frozen=True)

@@ -54,7 +54,7 @@ import numpy as np
 
 from podsim.cost import collectives as coll
 from podsim.cost import moe as moe_dispatch
-from podsim.cost.compute import compute_calibration, memory_time
+from podsim.cost.compute import compute_calibration, memory_time, model_constant
 from podsim.errors import SpecError
 from podsim.hardware.system import System
 from podsim.serving.calibration import serving_calibration
@@ -65,8 +65,8 @@ from podsim.workload.layers import LayerOps, attention_core_flops, causal_contex
 
 # Expert load imbalance (tokens on the busiest EP rank / mean). Serving stacks balance experts
 # with redundant replicas (DeepSeek EPLB, CloudMatrix-Infer, SGLang EPLB); the training model's
-# auxiliary-loss-balanced 1.1 is used by default.
-DEFAULT_MOE_IMBALANCE = 1.1
+# auxiliary-loss-balanced figure (catalog calibration/compute.yaml) is used by default.
+DEFAULT_MOE_IMBALANCE = model_constant("moe_imbalance")
 # Mean fraction of draft tokens accepted when a case does not say: DeepSeek-V3 report (arXiv
 # 2412.19437, sec. 5.4.3): "acceptance rate of the second token prediction ranges between 85%
 # and 90%".

@@ -20,7 +20,13 @@ import numpy as np
 
 from podsim.cost import collectives as coll
 from podsim.cost import moe as moe_cost
-from podsim.cost.compute import compute_calibration, k_efficiency, memory_time, roofline_time
+from podsim.cost.compute import (
+    compute_calibration,
+    k_efficiency,
+    memory_time,
+    model_constant,
+    roofline_time,
+)
 from podsim.cost.memory import TrainingMemory, _layer_params, stage_layers, training_memory
 from podsim.hardware.system import System
 from podsim.spec.chip import BYTES_PER_ELEMENT
@@ -42,10 +48,9 @@ BWD_ATTN = 2.5
 # for the fixed per-kernel cost. Counted from a Megatron-core transformer layer's kernels.
 KERNELS_DENSE_LAYER = 16
 KERNELS_MOE_EXTRA = 10
-# Expert load imbalance (max/mean tokens per expert) with auxiliary-loss / bias balancing.
-DEFAULT_MOE_IMBALANCE = 1.1
-# Fixed per-step host overhead (data loader, logging, launch of the step), seconds.
-STEP_OVERHEAD_S = 0.01
+# Expert load imbalance (max/mean tokens per expert) and fixed per-step host time: catalog.
+DEFAULT_MOE_IMBALANCE = model_constant("moe_imbalance")
+STEP_OVERHEAD_S = model_constant("step_overhead_s")
 
 
 @dataclass
