@@ -41,6 +41,7 @@ class TrainingMemory:
     logits: np.ndarray
     reserved: np.ndarray
     params_per_chip: np.ndarray  # parameters held (before ZeRO-3 sharding)
+    expert_params_per_chip: np.ndarray  # of which routed-expert parameters (sharded by EP)
     checkpoint_bytes: np.ndarray  # weights + optimizer state per chip that a checkpoint saves
 
     @property
@@ -194,6 +195,7 @@ def training_memory(m: ModelSpec, p: PlanArrays, precision: str) -> TrainingMemo
         logits=logits,
         reserved=reserved,
         params_per_chip=params,
+        expert_params_per_chip=np.broadcast_to(expert, np.shape(params)),
         checkpoint_bytes=ckpt,
     )
 

@@ -27,7 +27,7 @@ from podsim.cost.compute import (
     model_constant,
     roofline_time,
 )
-from podsim.cost.memory import TrainingMemory, _layer_params, stage_layers, training_memory
+from podsim.cost.memory import TrainingMemory, stage_layers, training_memory
 from podsim.hardware.system import System
 from podsim.spec.chip import BYTES_PER_ELEMENT
 from podsim.spec.model import ModelSpec
@@ -273,9 +273,8 @@ def simulate_plans(
 
     # data parallel: gradient reduce-scatter (ZeRO>=1) / all-reduce (ZeRO 0), parameter gather
     mem = training_memory(m, p, precision)
-    _, _, p_moe_e = _layer_params(m)
-    expert_params = moe_l * p_moe_e / ep
-    ne_params = np.maximum(mem.params_per_chip - expert_params, 0.0)
+    expert_params = mem.expert_params_per_chip
+    ne_params = mem.params_per_chip - expert_params
     grad_b = 2.0  # 16-bit gradient reduction (Megatron/NeMo default grad_reduce_in_fp32 off)
     dp_ne = dp * cp
     dp_e = np.maximum(tp * cp * dp / ep, 1.0)
