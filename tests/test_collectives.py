@@ -344,6 +344,25 @@ def test_log_steps_only_where_the_library_has_them():
     assert ub == pytest.approx(2 * 6 * 2e-6, rel=1e-3)
 
 
+def test_nccl_all_gather_is_one_flat_ring_across_nodes():
+    """NCCL has no hierarchical or log-step all-gather: a small all-gather over 128 nodes pays
+    a ring step per rank (7 NVLink hops and one NIC hop per node), while the all-reduce may use
+    the hierarchical form; HCCL over UB keeps its log-step all-gather."""
+    small = 8.0
+    sys_ = dgx(128)
+    p = 1024
+    ll = link_calibration("nvlink4").protocols[0]
+    nvl_hops, nic_hops = p - 128, 128 - 1
+    ring_simple = nvl_hops * 3e-6 + nic_hops * 8e-6
+    ring_ll = nvl_hops * 3e-6 * ll.latency_ratio + nic_hops * 8e-6
+    assert C.all_gather(small, p, 1, sys_) == pytest.approx(min(ring_simple, ring_ll), rel=1e-2)
+    assert C.reduce_scatter(small, p, 1, sys_) == pytest.approx(C.all_gather(small, p, 1, sys_))
+    # the step count grows with the ranks: twice the nodes, about twice the latency
+    assert C.all_gather(small, 2 * p, 1, dgx(256)) > 1.9 * C.all_gather(small, p, 1, sys_)
+    assert C.all_reduce(small, p, 1, sys_) < C.all_gather(small, p, 1, sys_)
+    assert C.all_gather(small, 512, 1, cm384()) < 20 * 2e-6
+
+
 def test_ndr_busbw_per_nic():
     """nccl-tests#290: 46-48 GB/s per NIC (one GPU per node, NDR 400G)."""
     for p in (2, 16, 128):

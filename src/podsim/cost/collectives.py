@@ -55,7 +55,9 @@ is the data each rank still holds after the inner reduce-scatters.
 * Flat ring across all levels (NCCL ring, every stage switched): the channels run pipelined, so
   time is the slowest level: ``max_k c (p-1)/p * (n/m_{k-1}) / (eta_k B_k)`` (c = 2 for AR), with
   NCCL's latency ``sum_k c (p/m_{k-1} - p/m_k) alpha_k`` [NCCL src/graph/tuning.cc]. The model
-  returns the faster of hierarchical and flat ring, as NCCL's tuner picks per size.
+  returns the faster of hierarchical and flat ring, as NCCL's tuner picks per size -- except
+  reduce-scatter / all-gather on link types whose library runs them as a ring only
+  (``rs_ag_ring_only``: NCCL), which take the flat ring.
 * All-to-all: per stage, the bytes whose destination lies inside the level-k group but outside
   the level-(k-1) group (``n (m_k - m_{k-1}) / p``; per torus/mesh dimension: those whose
   coordinate differs) cross that stage; stages run concurrently, so
@@ -462,6 +464,7 @@ def _rs_ag(n, p, s, topo: Topology, *, phases: int, ideal: bool, allow_nvls: boo
     ring_bw = np.zeros_like(n)
     ring_lat = np.zeros_like(n)
     frac = (p - 1.0) / p
+    hops_at = []
     for j, x in enumerate(topo.stages):  # all switched: stage j is pseudo-level j
         f = ev.fj[..., j]
         eta = 1.0 if ideal else x.cal.bus_efficiency
@@ -469,8 +472,25 @@ def _rs_ag(n, p, s, topo: Topology, *, phases: int, ideal: bool, allow_nvls: boo
         tk = phases * frac * (n / ev.span_at(j - 1)) / bw
         ring_bw = np.maximum(ring_bw, np.where(f > 1.0, tk, 0.0))
         hops = p / ev.span_at(j - 1) - p / ev.span[..., j]
+        hops_at.append(hops)
         ring_lat = ring_lat + phases * hops * x.latencies[0]
     ring = ring_bw if ideal else ring_bw + ring_lat
+    if not ideal:
+        # a low-latency protocol runs on the whole ring: cheaper steps on the links that offer
+        # it, the bandwidth of the slowest at its ratio [NCCL tuning.cc, one protocol per call]
+        names = {pr.name for x in topo.stages for pr in x.cal.protocols}
+        for name in sorted(names):
+            lat_p = np.zeros_like(n)
+            bw_ratio = 1.0
+            for x, hops in zip(topo.stages, hops_at, strict=True):
+                pr = next((q for q in x.cal.protocols if q.name == name), None)
+                lat_p = lat_p + phases * hops * x.latencies[0] * (pr.latency_ratio if pr else 1.0)
+                bw_ratio = min(bw_ratio, pr.bandwidth_ratio if pr else 1.0)
+            ring = np.minimum(ring, ring_bw / bw_ratio + lat_p)
+    if phases == 1 and not ideal and all(x.cal.rs_ag_ring_only for x in topo.stages):
+        # the library has no hierarchical RS/AG: one flat ring over every rank, so a group across
+        # many nodes pays (p-1) ring steps of latency (NCCL AllGather / ReduceScatter)
+        return ring
     return np.minimum(hier, ring)
 
 

@@ -73,6 +73,12 @@ class LinkCalibration:
     # ring and (chain) tree both take ranks-1 steps there [NCCL tuning.cc]
     log_steps: bool = True
     log_steps_source: str | None = None
+    # does the library run reduce-scatter / all-gather only as one flat ring over every rank of
+    # the group (no hierarchical or log-step variant)? NCCL does: its AllGather/ReduceScatter
+    # algorithms are Ring, plus NVLS/CollNet (in-network hardware) and PAT (one GPU per node)
+    # [NCCL src/graph/tuning.cc, src/device/all_gather.h]
+    rs_ag_ring_only: bool = False
+    rs_ag_ring_only_source: str | None = None
     protocols: tuple[Protocol, ...] = ()
 
     @property
@@ -163,16 +169,17 @@ def _curve(doc: dict, link: str, file: str) -> A2ACurve | None:
     )
 
 
-def _log_steps(doc: dict, link: str, file: str) -> dict:
-    raw = doc.get("log_steps")
+def _flag(doc: dict, key: str, link: str, file: str) -> dict:
+    """An optional true/false property of the link's collective library, with its source."""
+    raw = doc.get(key)
     if raw is None:
         return {}
-    field = f"{link}.log_steps"
+    field = f"{link}.{key}"
     if not isinstance(raw, dict) or not isinstance(raw.get("value"), bool) or "source" not in raw:
         raise SpecError(
             "must be a mapping with a true/false 'value' and a 'source'", file=file, field=field
         )
-    return {"log_steps": raw["value"], "log_steps_source": str(raw["source"])}
+    return {key: raw["value"], f"{key}_source": str(raw["source"])}
 
 
 def _protocols(doc: dict, link: str, file: str) -> tuple[Protocol, ...]:
@@ -230,7 +237,8 @@ def all_link_calibrations(path: str | None = None) -> dict[str, LinkCalibration]
             a2a_curve=_curve(entry, link, file),
             note=entry.get("note"),
             protocols=_protocols(entry, link, file),
-            **_log_steps(entry, link, file),
+            **_flag(entry, "log_steps", link, file),
+            **_flag(entry, "rs_ag_ring_only", link, file),
         )
     if FALLBACK not in out:
         raise SpecError(f"the '{FALLBACK}' fallback entry is missing", file=file)
@@ -252,6 +260,8 @@ def link_calibration(link_type: str) -> LinkCalibration:
         a2a_curve=base.a2a_curve,
         log_steps=base.log_steps,
         log_steps_source=base.log_steps_source,
+        rs_ag_ring_only=base.rs_ag_ring_only,
+        rs_ag_ring_only_source=base.rs_ag_ring_only_source,
         protocols=base.protocols,
         note=f"no calibration for link type '{link_type}': using '{FALLBACK}' (assumption)",
         fallback=True,
