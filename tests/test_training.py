@@ -236,3 +236,34 @@ def test_results_convert_to_a_dataframe_one_row_per_plan() -> None:
     assert len(df) == res.valid.size
     assert {"tp", "pp", "step_time_s", "mfu", "fits", "t_pipeline_bubble_s"} <= set(df.columns)
     assert df["valid"].sum() == int(res.valid.sum())
+
+
+def test_small_moe_layers_are_host_bound_at_small_micro_batches() -> None:
+    """A small-expert MoE model on 8 chips: the eager framework's kernel launches bound a layer,
+    so one 4096-token micro-batch is no faster per token than the host allows, and a larger
+    micro-batch amortises the host time (more tokens/s per chip)."""
+    from podsim.training import step as training_step
+
+    qwen = catalog.model("qwen3-30b-a3b")
+    system = resolve_system("dgx-b200-cluster", 8)
+
+    def run(mb: int):
+        spec = TrainingSpec(
+            precision="fp8", seq_len=4096, global_batch=512, micro_batch=mb, ep=8, zero=1
+        )
+        return simulate_plans(qwen, system, from_spec(spec, 8), "fp8")
+
+    one, four = run(1), run(4)
+    host_mb = (
+        3.0  # forward + backward (twice the kernels)
+        * qwen.moe_layers
+        * (
+            training_step.KERNELS_DENSE_LAYER
+            + training_step.KERNELS_MOE_EXTRA
+            + training_step.KERNELS_PER_LOCAL_EXPERT * qwen.moe.experts / 8
+        )
+        * training_step.HOST_KERNEL_S
+    )
+    per_mb = float(one.step_time) / (512 / 8)  # 64 micro-batches of one sequence per chip
+    assert per_mb >= host_mb
+    assert float(four.tokens_per_s_per_chip) > 1.5 * float(one.tokens_per_s_per_chip)

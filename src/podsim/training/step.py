@@ -48,6 +48,13 @@ BWD_ATTN = 2.5
 # for the fixed per-kernel cost. Counted from a Megatron-core transformer layer's kernels.
 KERNELS_DENSE_LAYER = 16
 KERNELS_MOE_EXTRA = 10
+# Eager frameworks (Megatron-core / Transformer Engine grouped linear) launch one GEMM per local
+# expert and linear, each with its input quantisation: fc1 + fc2, GEMM + cast, forward
+# (TE GroupedLinear = a loop of per-expert GEMMs, TE PR #853 / issue #1386).
+KERNELS_PER_LOCAL_EXPERT = 4
+# Host (CPU) time per launched kernel of an eager framework, incl. the Python / dispatcher work
+# around it; the layer runs at max(GPU time, host time) per pass (calibration/compute.yaml).
+HOST_KERNEL_S = model_constant("host_kernel_s")
 # Expert load imbalance (max/mean tokens per expert) and fixed per-step host time: catalog.
 DEFAULT_MOE_IMBALANCE = model_constant("moe_imbalance")
 STEP_OVERHEAD_S = model_constant("step_overhead_s")
@@ -187,6 +194,16 @@ def simulate_plans(
         kernels = (KERNELS_DENSE_LAYER + (KERNELS_MOE_EXTRA if moe else 0)) * cal.kernel_overhead_s
         fwd = t_gemm + t_exp + t_attn + t_elem + kernels
         bwd = BWD_GEMM * (t_gemm + t_exp) + BWD_ATTN * t_attn + 2.0 * t_elem + 2 * kernels
+        # host-bound floor: the CPU issues the layer's kernels one by one; inside a layer it runs
+        # ahead of the GPU, and the MoE dispatcher's host sync (token counts for the all-to-all)
+        # stops it running further, so a pass takes max(GPU, host) (backward: twice the kernels)
+        n_host = KERNELS_DENSE_LAYER + (
+            KERNELS_MOE_EXTRA + KERNELS_PER_LOCAL_EXPERT * m.moe.experts / ep
+            if moe and m.moe is not None
+            else 0.0
+        )
+        fwd = np.maximum(fwd, n_host * HOST_KERNEL_S)
+        bwd = np.maximum(bwd, 2.0 * n_host * HOST_KERNEL_S)
         re = np.select([rc == 2, rc == 1], [fwd, t_attn], 0.0)
         passes = 2.0 + (rc == 2)  # forward, backward, and the recomputed forward
 
