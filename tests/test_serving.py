@@ -494,3 +494,23 @@ def test_output_length_spread_lengthens_the_decode_context() -> None:
     assert skew.decode_context == 5000.0
     b = [16.0, 64.0]
     assert np.all(evaluate(skew, b).tpot_s > evaluate(base, b).tpot_s)
+
+
+@given(seqs=st.floats(8.0, 512.0), ctx=st.floats(256.0, 8192.0), ep=st.sampled_from([8, 32, 64]))
+@settings(max_examples=25, deadline=None)
+def test_two_batch_overlap_hides_communication_only_phase_by_phase(seqs, ctx, ep) -> None:
+    """Two-batch overlap: the iteration is never shorter than the longer of the two halves'
+    compute and their communication, and never longer than running the halves one after the
+    other with nothing hidden."""
+    m = catalog.model("deepseek-v3")
+    sys_ = _sys("h100", ep)
+    kw = dict(tp=1, ep=ep, dp=ep, precision="fp8", context=ctx, prompt_len=2000.0)
+    two = serving_step(m, sys_, seqs=seqs, overlap="tbo", **kw)
+    half = serving_step(m, sys_, seqs=seqs / 2.0, overlap="none", **kw)
+    comm_keys = ("tp_comm", "ep_comm")
+    fixed = float(half.breakdown["step_overhead"])
+    busy = 2.0 * (sum(float(v) for k, v in half.breakdown.items() if k not in comm_keys) - fixed)
+    comm = 2.0 * sum(float(half.breakdown[k]) for k in comm_keys)
+    t = float(two.time) - fixed
+    assert t >= max(busy, comm) * (1 - 1e-9)
+    assert t <= (busy + comm) * (1 + 1e-9)

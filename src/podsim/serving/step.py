@@ -191,9 +191,11 @@ def serving_step(
 
     ``overlap``: ``"none"`` runs the batch as one micro-batch; ``"tbo"`` splits it into two
     micro-batches whose TP/EP communication overlaps the other's compute (SGLang two-batch
-    overlap, DeepSeek's dual micro-batch, CloudMatrix-Infer micro-batch pipelining): the
-    iteration costs ``max(compute of both halves, their communication)``, paying the weight reads
-    twice; ``"auto"`` takes the faster of the two where experts are spread over EP ranks (as a
+    overlap, DeepSeek's dual micro-batch, CloudMatrix-Infer micro-batch pipelining), phase by
+    phase: each layer runs four slots -- [A attention | B combine], [A dispatch | B attention],
+    [A experts | B dispatch], [A combine | B experts] -- each as long as the longer of its pair,
+    so communication hides only behind the phase it meets (never better than ``max(compute,
+    communication)``), paying the weight reads twice; ``"auto"`` takes the faster of the two where experts are spread over EP ranks (as a
     tuned wide-EP deployment does) and no overlap for tensor parallelism alone.
     ``step_overhead``: per-iteration engine cost in seconds (default: the serving calibration
     of the chip's family).
@@ -247,6 +249,12 @@ def serving_step(
         out: dict[str, np.ndarray] = {}
         # attention projections (+ dense FFN or shared experts), split by TP
         act = T * (ops.gemm_in_elems + 2 * ops.out_elems) / tp
+        # the attention projections and the dense FFN / shared experts, each on its own roofline
+        # (they are the two phases of the two-batch-overlap schedule, see below)
+        t_a, _, _ = gemm(
+            T * ops.proj_flops / tp, ops.proj_weights / tp * wb_att, 0.0, eta_att, peak_att
+        )
+        t_f, _, _ = gemm(T * ops.ffn_flops / tp, ops.ffn_weights / tp * wb, act)
         if att_split:
             # MLA projections at fp8, the FFN / shared experts at fp4 (see attention_precision)
             _, w_a, c_a = gemm(
@@ -258,6 +266,8 @@ def serving_step(
             w = (ops.proj_weights + ops.ffn_weights) / tp * wb
             fl = T * (ops.proj_flops + ops.ffn_flops) / tp
             _, out["weights"], out["gemm_compute"] = gemm(fl, w, act)
+        dense_gemm = out["weights"] + out["gemm_compute"]
+        att_share = t_a / np.maximum(t_a + t_f, 1e-300)
         # attention core: decode over the cache, prefill causal over the prompt
         if m.mla is not None:
             dec_fl = B * q * ctx * mla_absorbed_flops_per_key(m) / tp
@@ -276,6 +286,8 @@ def serving_step(
         ar = coll.all_reduce(T * h * a16, tp, 1, system)
         out["tp_comm"] = np.where(tp > 1, 2.0 * ar, 0.0)
         out["ep_comm"] = np.zeros_like(T)
+        disp = comb = np.zeros_like(T)
+        expert_t = np.zeros_like(T)
         kernels = KERNELS_DENSE_LAYER
         if moe and m.moe is not None:
             e = m.moe
@@ -300,33 +312,58 @@ def serving_step(
             _, w_r, c_r = gemm(T * ops.router_flops / tp, h * E * a16 / tp, 0.0, eta_g16, peak16)
             out["weights"] = out["weights"] + w_t + w_r
             out["gemm_compute"] = out["gemm_compute"] + c_t + c_r
+            expert_t = w_t + c_t + w_r + c_r
             # dispatch / combine: one copy per distinct destination rank of each token
             copies = ep * (1.0 - np.power(1.0 - 1.0 / ep, e.top_k))
             sent = T / tp * copies * h * moe_imbalance
-            a2a = coll.all_to_all(sent * max(wb, 1.0), ep, 1, system) + coll.all_to_all(
-                sent * COMBINE_BYTES, ep, 1, system
-            )
+            disp = coll.all_to_all(sent * max(wb, 1.0), ep, 1, system)
+            comb = coll.all_to_all(sent * COMBINE_BYTES, ep, 1, system)
             # prefill-only iterations use the throughput kernels (DeepEP normal mode,
             # CloudMatrix FusedDispatch): across a slower level a token goes once per distinct
             # remote group and is forwarded inside it (podsim.cost.moe); decode iterations use
             # the low-latency kernels, one copy per destination rank, as above
             tok = T / tp * moe_imbalance
-            a2a_h = moe_dispatch.dispatch_time(
+            disp_h = moe_dispatch.dispatch_time(
                 system, tok, h * max(wb, 1.0), e.top_k, e.experts, ep
-            ) + moe_dispatch.dispatch_time(system, tok, h * COMBINE_BYTES, e.top_k, e.experts, ep)
-            a2a = np.where(B > 0, a2a, np.minimum(a2a, a2a_h))
-            out["ep_comm"] = np.where(ep > 1, a2a, 0.0)
+            )
+            comb_h = moe_dispatch.dispatch_time(
+                system, tok, h * COMBINE_BYTES, e.top_k, e.experts, ep
+            )
+            use_h = (B <= 0) & (disp_h + comb_h < disp + comb)
+            disp = np.where(ep > 1, np.where(use_h, disp_h, disp), 0.0)
+            comb = np.where(ep > 1, np.where(use_h, comb_h, comb), 0.0)
+            out["ep_comm"] = disp + comb
         out["kernel_overhead"] = np.full_like(T, kernels * cal.kernel_overhead_s)
+        # the two phases of a layer for the two-batch-overlap schedule: attention (projections,
+        # core attention) and MoE (router, experts, dense FFN / shared experts); elementwise work
+        # and kernel launches split evenly; communication after each phase (TP all-reduce, EP
+        # dispatch after attention, combine after the experts)
+        rest = 0.5 * (out["elementwise"] + out["kernel_overhead"])
+        out["_c1"] = dense_gemm * att_share + out["kv_cache"] + out["attention_compute"] + rest
+        out["_c2"] = dense_gemm * (1.0 - att_share) + expert_t + rest
+        out["_d"] = disp + 0.5 * out["tp_comm"]
+        out["_k"] = comb + 0.5 * out["tp_comm"]
         return out
 
     def model_pass(B, P, Pb) -> dict[str, np.ndarray]:
         """The whole model (all pp stages in turn) for B sequences and P prompt tokens."""
         q = 1.0 + d
-        comp = {k: np.zeros_like(B * q + P) for k in BREAKDOWN_KEYS}
+        comp = {k: np.zeros_like(B * q + P) for k in (*BREAKDOWN_KEYS, "_slots", "_busy")}
 
         def add(parts: dict[str, np.ndarray], n) -> None:
             for k, v in parts.items():
-                comp[k] = comp[k] + n * v
+                if not k.startswith("_"):
+                    comp[k] = comp[k] + n * v
+            # two-batch overlap, one layer: micro-batch A's phases run beside B's communication
+            # and vice versa -- [A attention | B combine], [A dispatch | B attention],
+            # [A experts | B dispatch], [A combine | B experts] -- so each slot takes the longer
+            # of the two (SGLang two-batch overlap, DeepSeek dual micro-batch decode)
+            c1, c2, dd, kk = parts["_c1"], parts["_c2"], parts["_d"], parts["_k"]
+            slots = (
+                np.maximum(c1, kk) + np.maximum(c1, dd) + np.maximum(c2, dd) + np.maximum(c2, kk)
+            )
+            comp["_slots"] = comp["_slots"] + n * slots
+            comp["_busy"] = comp["_busy"] + n * 2.0 * (c1 + c2)
 
         add(layer(dense_ops, False, B, P, q, Pb), m.dense_layers)
         if moe_ops is not None:
@@ -363,10 +400,12 @@ def serving_step(
     one = model_pass(B1, P1, Pb1)
     half = model_pass(B1 / 2.0, P1 / 2.0, Pb1 / 2.0)
     comm_keys = ("tp_comm", "ep_comm")
-    t_one = sum(one.values())
+    t_one = sum(one[k] for k in BREAKDOWN_KEYS)
     comm2 = sum(2.0 * half[k] for k in comm_keys)
-    busy2 = sum(2.0 * v for k, v in half.items() if k not in comm_keys)
-    t_two = np.maximum(busy2, comm2)
+    busy2 = sum(2.0 * half[k] for k in BREAKDOWN_KEYS if k not in comm_keys)
+    # the layers' communication that the phase-by-phase schedule leaves exposed
+    exposed = np.maximum(half["_slots"] - half["_busy"], 0.0)
+    t_two = busy2 + exposed
     if overlap == "none":
         use_two = np.zeros(np.shape(t_one), dtype=bool)
     elif overlap == "tbo":
@@ -377,7 +416,6 @@ def serving_step(
         use_two = (t_two < t_one) & (ep > 1)
     shape = np.broadcast_shapes(np.shape(t_one), np.shape(t_two))
     comp: dict[str, np.ndarray] = {}
-    exposed = np.maximum(comm2 - busy2, 0.0)
     for k in BREAKDOWN_KEYS:
         if k in comm_keys:
             share = np.where(comm2 > 0, 2.0 * half[k] / np.where(comm2 > 0, comm2, 1.0), 0.0)
