@@ -14,7 +14,9 @@ from podsim.cost.moe import (
 )
 from podsim.hardware.system import resolve_system
 
-SYSTEMS = [resolve_system(s) for s in ("dgx-h100-cluster", "gb200-nvl72-cluster", "cloudmatrix-384")]
+SYSTEMS = [
+    resolve_system(s) for s in ("dgx-h100-cluster", "gb200-nvl72-cluster", "cloudmatrix-384")
+]
 
 
 def test_distinct_groups_limits() -> None:
@@ -25,8 +27,12 @@ def test_distinct_groups_limits() -> None:
 
 
 @settings(max_examples=60, deadline=None)
-@given(sys_i=st.integers(0, 2), ep=st.sampled_from([2, 4, 8, 16, 32, 64, 128]),
-       tokens=st.floats(1.0, 1e5), k=st.sampled_from([1, 2, 4, 8]))
+@given(
+    sys_i=st.integers(0, 2),
+    ep=st.sampled_from([2, 4, 8, 16, 32, 64, 128]),
+    tokens=st.floats(1.0, 1e5),
+    k=st.sampled_from([1, 2, 4, 8]),
+)
 def test_dispatch_never_beats_line_rate_and_conserves_bytes(sys_i, ep, tokens, k) -> None:
     base = SYSTEMS[sys_i]
     dom = base.scale_up_domain

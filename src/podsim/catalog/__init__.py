@@ -29,7 +29,9 @@ def sources() -> dict[str, str]:
         doc = require_mapping(read_mapping_file(path), file=str(path), what="sources file")
         for key, val in doc.items():
             if key in out and out[key] != val:
-                raise SpecError(f"source key '{key}' defined twice with different text", file=str(path))
+                raise SpecError(
+                    f"source key '{key}' defined twice with different text", file=str(path)
+                )
             out[key] = str(val)
     return out
 

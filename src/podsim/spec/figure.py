@@ -84,7 +84,8 @@ def quantity(dim: Dimension, *, positive: bool = True):
             si = parse_quantity(raw, dim)
         except UnitError as exc:
             raise ValueError(
-                f"{exc.message} (got {raw!r})" + (f"; allowed: {exc.allowed}" if exc.allowed else "")
+                f"{exc.message} (got {raw!r})"
+                + (f"; allowed: {exc.allowed}" if exc.allowed else "")
             ) from None
         if positive and si <= 0:
             raise ValueError(f"must be positive (got {raw!r})")
