@@ -195,8 +195,9 @@ def serving_step(
     phase: each layer runs four slots -- [A attention | B combine], [A dispatch | B attention],
     [A experts | B dispatch], [A combine | B experts] -- each as long as the longer of its pair,
     so communication hides only behind the phase it meets (never better than ``max(compute,
-    communication)``), paying the weight reads twice; ``"auto"`` takes the faster of the two where experts are spread over EP ranks (as a
-    tuned wide-EP deployment does) and no overlap for tensor parallelism alone.
+    communication)``), paying the weight reads twice; ``"auto"`` takes the faster of the two
+    where experts are spread over EP ranks (as a tuned wide-EP deployment does) and no overlap
+    for tensor parallelism alone.
     ``step_overhead``: per-iteration engine cost in seconds (default: the serving calibration
     of the chip's family).
     """
@@ -249,18 +250,14 @@ def serving_step(
         out: dict[str, np.ndarray] = {}
         # attention projections (+ dense FFN or shared experts), split by TP
         act = T * (ops.gemm_in_elems + 2 * ops.out_elems) / tp
-        # the attention projections and the dense FFN / shared experts, each on its own roofline
-        # (they are the two phases of the two-batch-overlap schedule, see below)
-        t_a, _, _ = gemm(
+        # the attention projections and the dense FFN / shared experts on their own rooflines
+        # (also the two phases of the two-batch-overlap schedule, see below)
+        t_a, w_a, c_a = gemm(
             T * ops.proj_flops / tp, ops.proj_weights / tp * wb_att, 0.0, eta_att, peak_att
         )
-        t_f, _, _ = gemm(T * ops.ffn_flops / tp, ops.ffn_weights / tp * wb, act)
+        t_f, w_f, c_f = gemm(T * ops.ffn_flops / tp, ops.ffn_weights / tp * wb, act)
         if att_split:
             # MLA projections at fp8, the FFN / shared experts at fp4 (see attention_precision)
-            _, w_a, c_a = gemm(
-                T * ops.proj_flops / tp, ops.proj_weights / tp * wb_att, 0.0, eta_att, peak_att
-            )
-            _, w_f, c_f = gemm(T * ops.ffn_flops / tp, ops.ffn_weights / tp * wb, act)
             out["weights"], out["gemm_compute"] = w_a + w_f, c_a + c_f
         else:
             w = (ops.proj_weights + ops.ffn_weights) / tp * wb
