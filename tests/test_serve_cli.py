@@ -183,3 +183,21 @@ def test_error_bad_precision() -> None:
 
 def test_error_bad_tpot_unit() -> None:
     _error(_podsim(*BASE, "--tpot", "fast"), "tpot")
+
+
+def test_latency_targets_read_the_same_in_serve_and_plan_serve() -> None:
+    """A bare TPOT is milliseconds and a bare TTFT seconds in both commands, and the same target
+    with its unit gives the same answer."""
+    from podsim.cli.latency_options import latency_target
+
+    assert latency_target("50", "tpot") == latency_target("50 ms", "tpot") == 0.05
+    assert latency_target("2", "ttft") == latency_target("2 s", "ttft") == 2.0
+    bare = json.loads(runner.invoke(app, [*BASE, "--tpot", "50", "--json"]).stdout)
+    unit = json.loads(runner.invoke(app, [*BASE, "--tpot", "0.05 s", "--json"]).stdout)
+    assert bare["tpot_s"] == unit["tpot_s"] <= 0.05
+    plan = ["plan", "serve", "--model", "llama3-70b", "--system", "dgx-h100-cluster"]
+    plan += ["--chips", "8", "--precision", "fp8", "--input-len", "1024", "--output-len", "256"]
+    plan += ["--top", "1", "--json"]
+    a = json.loads(runner.invoke(app, [*plan, "--tpot", "30"]).stdout)
+    b = json.loads(runner.invoke(app, [*plan, "--tpot", "30 ms"]).stdout)
+    assert a["best"][0]["tpot_s"] == b["best"][0]["tpot_s"] <= 0.03

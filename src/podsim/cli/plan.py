@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from podsim import catalog
+from podsim.cli.latency_options import TPOT_HELP, TTFT_HELP, latency_target
 from podsim.cli.output import console, emit_json, table
 from podsim.errors import SpecError
 from podsim.hardware.resolve import resolve_system_arg
@@ -189,8 +190,8 @@ def plan_serve(
     output_len: int = typer.Option(1024, help="generated tokens"),
     precision: str = typer.Option("bf16", help="weights: bf16 | fp16 | fp8 | int8 | fp4"),
     kv_precision: str = typer.Option(None, help="KV cache (default: 16-bit)"),
-    tpot: float = typer.Option(None, help="TPOT target, ms"),
-    ttft: float = typer.Option(None, help="TTFT target, s"),
+    tpot: str = typer.Option(None, help=TPOT_HELP),
+    ttft: str = typer.Option(None, help=TTFT_HELP),
     phase: str = typer.Option("end_to_end", help="end_to_end | decode | prefill | disaggregated"),
     draft_tokens: int = typer.Option(0, help="speculative (MTP) draft tokens"),
     objective: str = typer.Option("chip", help="tokens/s per: chip | kw | dollar"),
@@ -209,6 +210,7 @@ def plan_serve(
         raise SpecError(
             "unknown framework", field="export", value=export, allowed=", ".join(FRAMEWORKS_SERVE)
         )
+    t_tpot, t_ttft = latency_target(tpot, "tpot"), latency_target(ttft, "ttft")
     m = catalog.model(model)
     sysm = resolve_system_arg(system, chips)
     res = search_serving(
@@ -218,8 +220,8 @@ def plan_serve(
         output_len=output_len,
         precision=precision,
         kv_precision=kv_precision,
-        tpot=None if tpot is None else tpot / 1e3,
-        ttft=ttft,
+        tpot=t_tpot,
+        ttft=t_ttft,
         phase=phase,
         draft_tokens=draft_tokens,
         objective=objective,
@@ -271,7 +273,10 @@ def plan_serve(
     targets = (
         ", ".join(
             s
-            for s in (f"TPOT <= {tpot} ms" if tpot else "", f"TTFT <= {ttft} s" if ttft else "")
+            for s in (
+                f"TPOT <= {1e3 * t_tpot:g} ms" if t_tpot else "",
+                f"TTFT <= {t_ttft:g} s" if t_ttft else "",
+            )
             if s
         )
         or "no latency target"

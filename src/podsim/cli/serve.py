@@ -2,27 +2,17 @@
 
 from __future__ import annotations
 
-import re
-
 import typer
 from pydantic import ValidationError
 
 from podsim import catalog
+from podsim.cli.latency_options import TPOT_HELP, TTFT_HELP, latency_target
 from podsim.cli.output import console, emit_json, table
 from podsim.errors import PlanError
 from podsim.hardware.resolve import resolve_system_arg
 from podsim.spec.errors import spec_error
 from podsim.spec.jobs import ServingSpec
-from podsim.units import format_quantity, parse_quantity
-
-
-def _time(text: str | None, field: str) -> float | None:
-    if text is None:
-        return None
-    t = text.strip()
-    if re.fullmatch(r"[0-9.eE+-]+", t):
-        return parse_quantity(float(t), "time", field=field)
-    return parse_quantity(t, "time", field=field)
+from podsim.units import format_quantity
 
 
 def _plant_figures(sysm, tokens_per_s_system: float) -> dict:
@@ -64,8 +54,8 @@ def serve(
     phase: str = typer.Option("end_to_end", help="end_to_end | prefill | decode"),
     precision: str = typer.Option("bf16", help="bf16 | fp16 | fp8 | int8 | fp4"),
     kv_precision: str = typer.Option(None, help="KV-cache precision (default bf16)"),
-    tpot: str = typer.Option(None, help="TPOT target, e.g. '50 ms' (seconds if a bare number)"),
-    ttft: str = typer.Option(None, help="TTFT target, e.g. '2 s'"),
+    tpot: str = typer.Option(None, help=TPOT_HELP),
+    ttft: str = typer.Option(None, help=TTFT_HELP),
     draft_tokens: int = typer.Option(0, help="speculative (MTP) draft tokens per step"),
     acceptance: float = typer.Option(None, help="mean fraction of draft tokens accepted"),
     moe_imbalance: float = typer.Option(
@@ -87,7 +77,7 @@ def serve(
     m = catalog.model(model)
     sysm = resolve_system_arg(system, chips)
     n = sysm.chips
-    t_tpot, t_ttft = _time(tpot, "tpot"), _time(ttft, "ttft")
+    t_tpot, t_ttft = latency_target(tpot, "tpot"), latency_target(ttft, "ttft")
     try:
         spec = ServingSpec(
             precision=precision,
