@@ -298,13 +298,14 @@ def plan_serve(
                 f"{b['tokens_per_s_per_chip']:,.1f}",
                 f"{1e3 * b['tpot_s']:.1f}" if b.get("tpot_s") == b.get("tpot_s") else "-",
                 f"{b['ttft_s']:.2f}",
-                f"{b['objective_value']:,.3g}",
+                *([] if objective == "chip" else [f"{b['objective_value']:,.4g}"]),
             ]
         )
+    unit = {"kw": "tokens/s per kW", "dollar": "tokens per dollar"}.get(objective)
     console.print(
         table(
             f"top {len(rows)} plans",
-            ["#", "plan", "tokens/s/chip", "TPOT ms", "TTFT s", objective],
+            ["#", "plan", "tokens/s/chip", "TPOT ms", "TTFT s", *([unit] if unit else [])],
             rows,
         )
     )
