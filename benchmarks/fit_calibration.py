@@ -6,8 +6,8 @@ over that family's cases at that precision (coordinate descent, two sweeps: the 
 16 bits even in fp8 runs, which couples the classes). Prints the fitted values and the per-family
 errors; paste the values into src/podsim/catalog/data/calibration/compute.yaml.
 
-The host time per launched kernel (``host_kernel_s``, one value for all families: the CPU side of
-an eager framework) binds only where a layer's GPU work is shorter than the launches it needs
+The host time per launched kernel (``host_kernel_s``, the default for every family with an eager
+framework -- TPU families, whose XLA step is one compiled program, set 0 -- : the CPU side) binds only where a layer's GPU work is shorter than the launches it needs
 (small MoE layers at small micro-batches). It is fitted outside the per-family loop, over a grid,
 with the efficiencies and ratios refitted at each value, by the root-mean-square log error over
 the MoE cases (the median would ignore the few host-bound cases that identify it).
@@ -26,7 +26,6 @@ import numpy as np
 from podsim import catalog
 from podsim.cost import compute
 from podsim.errors import PodsimError
-from podsim.training import step as training_step
 from podsim.training.predict import predict_training_case
 from podsim.validate.runner import BUILTIN_CASES, load_cases
 
@@ -74,7 +73,7 @@ def main() -> None:
     host_grid = np.arange(0.0, 60.1e-6, 5e-6)
     fits = []
     for host in host_grid:
-        training_step.HOST_KERNEL_S = float(host)
+        doc["default"]["host_kernel_s"] = float(host)
         fit_families(doc, groups, moe_groups, err, grid, ratio_grid)
         e = err(moe_cases)
         fits.append((float(np.sqrt(np.mean(e**2))), float(host), copy.deepcopy(doc)))
@@ -82,7 +81,6 @@ def main() -> None:
     _, host, best_doc = min(fits)
     doc.clear()
     doc.update(best_doc)
-    training_step.HOST_KERNEL_S = host
     print(f"fitted host_kernel_s = {host * 1e6:.1f} us")
     report(doc, groups, moe_groups, err, cases)
 

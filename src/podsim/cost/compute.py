@@ -33,6 +33,7 @@ class ComputeCalibration:
     attention_efficiency: float  # fraction of 16-bit peak sustained by flash attention
     memory_efficiency: float  # fraction of HBM bandwidth sustained by streaming kernels
     kernel_overhead_s: float  # fixed cost per kernel (launch + tail)
+    host_kernel_s: float  # host (CPU) time per kernel an eager framework launches
     gemm_k0: float  # fixed per-tile cost of a GEMM, in equivalent reduction-dimension length
     fitted: bool  # True when fitted on public cases for this family
     source: str
@@ -100,6 +101,7 @@ def compute_calibration(family: str) -> ComputeCalibration:
         attention_efficiency=val("attention_efficiency"),
         memory_efficiency=val("memory_efficiency"),
         kernel_overhead_s=val("kernel_overhead_s"),
+        host_kernel_s=val("host_kernel_s"),
         gemm_k0=val("gemm_k0"),
         fitted=bool(fam and fam.get("fitted", False)),
         source=str((fam or default).get("source", doc.get("source", ""))),

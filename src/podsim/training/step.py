@@ -52,9 +52,6 @@ KERNELS_MOE_EXTRA = 10
 # expert and linear, each with its input quantisation: fc1 + fc2, GEMM + cast, forward
 # (TE GroupedLinear = a loop of per-expert GEMMs, TE PR #853 / issue #1386).
 KERNELS_PER_LOCAL_EXPERT = 4
-# Host (CPU) time per launched kernel of an eager framework, incl. the Python / dispatcher work
-# around it; the layer runs at max(GPU time, host time) per pass (calibration/compute.yaml).
-HOST_KERNEL_S = model_constant("host_kernel_s")
 # Expert load imbalance (max/mean tokens per expert) and fixed per-step host time: catalog.
 DEFAULT_MOE_IMBALANCE = model_constant("moe_imbalance")
 STEP_OVERHEAD_S = model_constant("step_overhead_s")
@@ -202,8 +199,8 @@ def simulate_plans(
             if moe and m.moe is not None
             else 0.0
         )
-        fwd = np.maximum(fwd, n_host * HOST_KERNEL_S)
-        bwd = np.maximum(bwd, 2.0 * n_host * HOST_KERNEL_S)
+        fwd = np.maximum(fwd, n_host * cal.host_kernel_s)
+        bwd = np.maximum(bwd, 2.0 * n_host * cal.host_kernel_s)
         re = np.select([rc == 2, rc == 1], [fwd, t_attn], 0.0)
         passes = 2.0 + (rc == 2)  # forward, backward, and the recomputed forward
 
