@@ -6,9 +6,10 @@ over that family's cases at that precision (coordinate descent, two sweeps: the 
 16 bits even in fp8 runs, which couples the classes). Prints the fitted values and the per-family
 errors; paste the values into src/podsim/catalog/data/calibration/compute.yaml.
 
-The host time per launched kernel (``host_kernel_s``, the default for every family with an eager
-framework -- TPU families, whose XLA step is one compiled program, set 0 -- : the CPU side) binds only where a layer's GPU work is shorter than the launches it needs
-(small MoE layers at small micro-batches). It is fitted outside the per-family loop, over a grid,
+The host time per launched kernel (``host_kernel_s``: the CPU side of an eager framework, one
+default for every GPU/NPU family; TPU families, whose XLA step is one compiled program, set 0)
+binds only where a layer's GPU work is shorter than the launches it needs (small MoE layers at
+small micro-batches). It is fitted outside the per-family loop, over a grid,
 with the efficiencies and ratios refitted at each value, by the root-mean-square log error over
 the MoE cases (the median would ignore the few host-bound cases that identify it).
 
