@@ -276,3 +276,17 @@ def test_compiled_frameworks_have_no_host_floor() -> None:
 
     assert compute_calibration("tpu-v7").host_kernel_s == 0.0
     assert compute_calibration("hopper").host_kernel_s > 0.0
+
+
+def test_expert_all_to_all_is_exposed_unless_overlapped() -> None:
+    """Without ep_overlap the expert dispatch/combine is on the critical path (Megatron-Core's
+    default); with it (podsim's default) it hides behind compute, never making the step
+    slower."""
+    spec = TrainingSpec(precision="fp8", seq_len=4096, global_batch=1024, ep=32, zero=1)
+    system = H100.scaled(256)
+    plan = from_spec(spec, 256)
+    off = simulate_plans(DSV3, system, plan, "fp8", ep_overlap=False)
+    on = simulate_plans(DSV3, system, plan, "fp8")
+    assert float(off.breakdown["ep_exposed"]) > 0.0
+    assert float(on.breakdown["ep_exposed"]) < float(off.breakdown["ep_exposed"])
+    assert float(on.step_time) <= float(off.step_time)

@@ -33,6 +33,12 @@ def train(
     precision: str = typer.Option("bf16", help="bf16 | fp16 | fp8 | fp4"),
     sequence_parallel: bool = typer.Option(True, help="sequence parallelism with TP"),
     uneven_pp: bool = typer.Option(False, help="allow stages with unequal layer counts"),
+    ep_overlap: bool = typer.Option(
+        True,
+        help="expert all-to-all hidden behind another micro-batch's compute "
+        "(Megatron-Core --overlap-moe-expert-parallel-comm, needs PP 1 or VPP > 1); "
+        "--no-ep-overlap puts it on the critical path (Megatron-Core's default)",
+    ),
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """Predict one training step of MODEL on SYSTEM with the given parallel plan."""
@@ -57,7 +63,7 @@ def train(
     )
     plan = from_spec(spec, n, uneven_pp=uneven_pp)
     raise_if_invalid(plan, m, n)
-    res = simulate_plans(m, sysm, plan, precision)
+    res = simulate_plans(m, sysm, plan, precision, ep_overlap=ep_overlap)
     out = result_dict(res)
     if not out["fits"]:
         over = -out["memory_headroom_bytes"]
@@ -66,7 +72,13 @@ def train(
             f" per chip, {format_quantity(over, 'bytes')} over the "
             f"{format_quantity(res.hbm_capacity, 'bytes')} HBM"
         )
-    out = {"model": m.name, "system": sysm.id, "plan": spec.model_dump(), **out}
+    out = {
+        "model": m.name,
+        "system": sysm.id,
+        "plan": spec.model_dump(),
+        "ep_overlap": ep_overlap,
+        **out,
+    }
     if as_json:
         emit_json(out)
         return
