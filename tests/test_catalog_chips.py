@@ -338,3 +338,14 @@ def test_yaml_list_is_not_a_chip(tmp_path: Path) -> None:
         load_chip_file(path)
     assert "list.yaml" in str(exc.value)
     assert "mapping" in str(exc.value)
+
+
+def test_power_limited_chips_compute_at_their_sustained_clock() -> None:
+    """MI300X (750 W) and MI325X (1000 W) share the datasheet peak but sustain different clocks
+    under matrix load: compute-bound time uses the sustained peak, MFU the datasheet peak, and a
+    chip without a measured clock keeps its peak."""
+    a, b = chip("mi300x"), chip("mi325x")
+    assert a.peak_flops("fp8") == b.peak_flops("fp8")
+    assert a.sustained_flops("fp8") < b.sustained_flops("fp8") < b.peak_flops("fp8")
+    assert 1.1 < b.sustained_flops("fp8") / a.sustained_flops("fp8") < 1.3
+    assert chip("h100-sxm").sustained_flops("bf16") == chip("h100-sxm").peak_flops("bf16")

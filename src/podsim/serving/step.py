@@ -208,8 +208,8 @@ def serving_step(
     chip = system.chip
     cal = compute_calibration(chip.family)
     scal = serving_calibration(chip.family)
-    peak = chip.peak_flops(precision)
-    peak16 = chip.peak_flops("bf16")
+    peak = chip.sustained_flops(precision)  # compute-bound work at the sustained clock
+    peak16 = chip.sustained_flops("bf16")
     bw = chip.hbm_bandwidth.value
     eta_m = cal.memory_efficiency
     eta_g = gemm_efficiency(cal, precision, scal)
@@ -223,7 +223,7 @@ def serving_step(
     att_prec = attention_precision(m, precision)
     att_split = att_prec != precision
     wb_att = weight_bytes_per_element(att_prec)
-    peak_att = chip.peak_flops(att_prec)
+    peak_att = chip.sustained_flops(att_prec)
     eta_att = gemm_efficiency(cal, att_prec, scal)
     kvb = kv_bytes_per_element(kv_precision)
     a16 = 2.0  # activations in 16-bit

@@ -49,6 +49,14 @@ class ChipSpec(BaseModel):
         description="scale-out NIC bandwidth per chip, one direction"
     )
     scale_out_latency: figure("time") | None = None
+    boost_clock: figure("frequency", positive=True) | None = Field(
+        default=None, description="the clock the datasheet peak FLOPS are quoted at"
+    )
+    sustained_matrix_clock: figure("frequency", positive=True) | None = Field(
+        default=None,
+        description="measured clock under sustained dense matrix load at the chip's power "
+        "limit; with boost_clock, compute-bound work runs at peak x sustained / boost",
+    )
     tdp: figure("power", positive=True) | None = None
     price: figure("money", positive=True) | None = None
     platform: str | None = Field(
@@ -85,6 +93,18 @@ class ChipSpec(BaseModel):
                 val = self.flops[p].value
                 return val if p != "bf16" or precision != "fp32" else val / 2.0
         raise AssertionError("unreachable: bf16 or fp16 always present")
+
+    @property
+    def sustained_clock_ratio(self) -> float:
+        """Sustained matrix clock over the datasheet's boost clock (1 where not measured: the
+        family's fitted efficiency then carries any power-limited clock)."""
+        if self.boost_clock is None or self.sustained_matrix_clock is None:
+            return 1.0
+        return min(self.sustained_matrix_clock.value / self.boost_clock.value, 1.0)
+
+    def sustained_flops(self, precision: str) -> float:
+        """Peak that compute-bound kernels can reach: the dense peak at the sustained clock."""
+        return self.peak_flops(precision) * self.sustained_clock_ratio
 
     def native(self, precision: str) -> bool:
         return precision in self.flops

@@ -149,8 +149,9 @@ def simulate_plans(
     """
     chip = system.chip
     cal = compute_calibration(chip.family)
-    peak = chip.peak_flops(precision)
-    peak16 = chip.peak_flops("bf16")
+    peak = chip.sustained_flops(precision)  # compute-bound work runs at the sustained clock
+    peak16 = chip.sustained_flops("bf16")
+    mfu_peak = chip.peak_flops(precision)  # MFU is over the datasheet's dense peak
     bw = chip.hbm_bandwidth.value
     valid, reasons = check_plans(p, m, system.chips)
     shape = p.shape
@@ -356,7 +357,7 @@ def simulate_plans(
     tokens = f(p.global_batch) * seq
     tps = tokens / step
     chips = system.chips
-    mfu = model_flops_per_token(m, seq) * tps / (chips * peak)
+    mfu = model_flops_per_token(m, seq) * tps / (chips * mfu_peak)
     hfu = mfu * (1.0 + np.select([rc == 2, rc == 1], [1.0 / 3.0, 0.02], 0.0))
     w = mbs * t_stage / np.maximum(raw, 1e-30)
     breakdown = {
