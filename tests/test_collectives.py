@@ -447,3 +447,17 @@ def test_ascend_a3_curve_counts_dies_on_two_die_chips():
     t = C.all_to_all(n, chips, 1, sysm)
     per_die = n * (chips - 1) / chips / t / 2 / 1e9
     assert per_die == pytest.approx([146, 107, 102, 81, 57], rel=0.05)
+
+
+@pytest.mark.parametrize(
+    "ep,dispatch_us,combine_us",
+    [(16, 118, 195), (32, 155, 273), (64, 173, 314), (128, 192, 369), (256, 194, 360)],
+)
+def test_decode_all_to_all_matches_deepep_low_latency_kernels(ep, dispatch_us, combine_us):
+    """DeepEP low-latency dispatch (FP8) and combine (BF16) of 128 tokens, hidden 7168, top-8,
+    over 400G InfiniBand (DeepEP README, H800): one copy per distinct destination rank."""
+    s = dgx(32)
+    copies = ep * (1.0 - (1.0 - 1.0 / ep) ** 8)
+    sent = 128 * copies * 7168
+    assert C.all_to_all(sent * 1.0, ep, 1, s) == pytest.approx(dispatch_us * 1e-6, rel=0.15)
+    assert C.all_to_all(sent * 2.0, ep, 1, s) == pytest.approx(combine_us * 1e-6, rel=0.15)

@@ -525,6 +525,8 @@ def _a2a(n, p, s, topo: Topology, *, ideal: bool):
             used = f > 1.0
             tg = tg + np.where(used, share * n / bw, 0.0)
             if not ideal:
+                if x.cal.a2a_latency is not None:
+                    lat = np.maximum(lat, x.cal.a2a_latency.value)
                 lat_g = np.maximum(lat_g, np.where(used, lat, 0.0))
         t = np.maximum(t, tg + lat_g)
     return t

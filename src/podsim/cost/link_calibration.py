@@ -79,6 +79,10 @@ class LinkCalibration:
     # [NCCL src/graph/tuning.cc, src/device/all_gather.h]
     rs_ag_ring_only: bool = False
     rs_ag_ring_only_source: str | None = None
+    # fixed time of one all-to-all (dispatch or combine) of the library's low-latency kernels
+    # across this link type: launch, flag signalling and packing; replaces the level's step
+    # latency for all-to-alls when larger (seconds, measured where given)
+    a2a_latency: Efficiency | None = None
     protocols: tuple[Protocol, ...] = ()
 
     @property
@@ -99,6 +103,29 @@ class LinkCalibration:
             scale = dies if self.a2a_curve.per_die else 1
             return self.a2a_curve(np.asarray(size, dtype=float) * scale)
         return np.full(np.shape(size), self.a2a.value, dtype=float)
+
+
+def _seconds(doc: dict, key: str, link: str, file: str) -> Efficiency | None:
+    """An optional fixed time (seconds) with source and basis, stored like an efficiency."""
+    raw = doc.get(key)
+    if raw is None:
+        return None
+    field = f"{link}.{key}"
+    if not isinstance(raw, dict) or any(k not in raw for k in ("value", "source", "basis")):
+        raise SpecError("must be a mapping with value, source and basis", file=file, field=field)
+    try:
+        value = float(raw["value"])
+    except (TypeError, ValueError):
+        raise SpecError("must be a number of seconds", file=file, field=field) from None
+    if not 0.0 <= value < 1.0 or raw["basis"] not in BASES:
+        raise SpecError(
+            "needs seconds in [0, 1) and a known basis",
+            file=file,
+            field=field,
+            value=raw,
+            allowed=f"value in [0, 1), basis one of {', '.join(BASES)}",
+        )
+    return Efficiency(value, str(raw["source"]), str(raw["basis"]), raw.get("note"))
 
 
 def _efficiency(doc: dict, key: str, link: str, file: str, required: bool) -> Efficiency | None:
@@ -235,6 +262,7 @@ def all_link_calibrations(path: str | None = None) -> dict[str, LinkCalibration]
             a2a=_efficiency(entry, "a2a_efficiency", link, file, True),
             nvls=_efficiency(entry, "nvls_efficiency", link, file, False),
             a2a_curve=_curve(entry, link, file),
+            a2a_latency=_seconds(entry, "a2a_latency", link, file),
             note=entry.get("note"),
             protocols=_protocols(entry, link, file),
             **_flag(entry, "log_steps", link, file),
@@ -258,6 +286,7 @@ def link_calibration(link_type: str) -> LinkCalibration:
         a2a=base.a2a,
         nvls=base.nvls,
         a2a_curve=base.a2a_curve,
+        a2a_latency=base.a2a_latency,
         log_steps=base.log_steps,
         log_steps_source=base.log_steps_source,
         rs_ag_ring_only=base.rs_ag_ring_only,
