@@ -30,6 +30,7 @@ for cid, case in load_cases(path):
         "compute_forward": "fwd",
         "compute_backward": "bwd",
         "compute_recompute": "re",
+        "host_bound": "host",
         "lm_head_and_mtp": "head",
         "tp_exposed": "tp",
         "cp_exposed": "cp",

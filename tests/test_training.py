@@ -268,6 +268,10 @@ def test_small_moe_layers_are_host_bound_at_small_micro_batches() -> None:
     per_mb = float(one.step_time) / (512 / 8)  # 64 micro-batches of one sequence per chip
     assert per_mb >= host_mb
     assert float(four.tokens_per_s_per_chip) > 1.5 * float(one.tokens_per_s_per_chip)
+    # the breakdown names the bound: host time beyond the GPU's work
+    assert float(one.breakdown["host_bound"]) > 0.5 * float(one.step_time)
+    dense = simulate_plans(LLAMA70, H100.scaled(64), _plans(64).take(0), "bf16")
+    assert float(np.nan_to_num(dense.breakdown["host_bound"])) == 0.0
 
 
 def test_compiled_frameworks_have_no_host_floor() -> None:

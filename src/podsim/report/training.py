@@ -20,6 +20,7 @@ BREAKDOWN_LABELS = {
     "compute_forward": "forward",
     "compute_backward": "backward",
     "compute_recompute": "recompute",
+    "host_bound": "host-bound (kernel launches)",
     "lm_head_and_mtp": "LM head + MTP",
     "tp_exposed": "TP comm (exposed)",
     "cp_exposed": "CP comm (exposed)",

@@ -214,9 +214,12 @@ def simulate_plans(
             if moe and m.moe is not None
             else 0.0
         )
+        fwd_gpu, bwd_gpu = fwd, bwd
         fwd = np.maximum(fwd, n_host * cal.host_kernel_s)
         bwd = np.maximum(bwd, 2.0 * n_host * cal.host_kernel_s)
         re = np.select([rc == 2, rc == 1], [fwd, t_attn], 0.0)
+        # the part of each pass the host floor adds beyond the GPU's work (breakdown only)
+        host = (fwd - fwd_gpu) * (1.0 + (rc == 2)) + (bwd - bwd_gpu)
         passes = 2.0 + (rc == 2)  # forward, backward, and the recomputed forward
 
         # tensor parallel: per pass 2 all-gathers + 2 reduce-scatters with SP, else 2 all-reduces
@@ -242,6 +245,7 @@ def simulate_plans(
             "fwd": fwd,
             "bwd": bwd,
             "re": re,
+            "host": host,
             "tp": tp_exp,
             "cp": cp_exp,
             "ep": ep_exp,
@@ -360,10 +364,14 @@ def simulate_plans(
     mfu = model_flops_per_token(m, seq) * tps / (chips * mfu_peak)
     hfu = mfu * (1.0 + np.select([rc == 2, rc == 1], [1.0 / 3.0, 0.02], 0.0))
     w = mbs * t_stage / np.maximum(raw, 1e-30)
+    # host-bound time beyond the GPU's work, taken out of the compute it stretched
+    passes_sum = comp["fwd"] + comp["bwd"] + comp["re"]
+    host_frac = per_stage("host") / np.maximum(passes_sum, 1e-30)
     breakdown = {
-        "compute_forward": mbs * stage_comp["fwd"],
-        "compute_backward": mbs * stage_comp["bwd"],
-        "compute_recompute": mbs * stage_comp["re"],
+        "compute_forward": mbs * stage_comp["fwd"] * (1.0 - host_frac),
+        "compute_backward": mbs * stage_comp["bwd"] * (1.0 - host_frac),
+        "compute_recompute": mbs * stage_comp["re"] * (1.0 - host_frac),
+        "host_bound": mbs * (stage_comp["fwd"] + stage_comp["bwd"] + stage_comp["re"]) * host_frac,
         "lm_head_and_mtp": mbs * stage_comp["head"],
         "tp_exposed": mbs * stage_comp["tp"],
         "cp_exposed": mbs * stage_comp["cp"],
