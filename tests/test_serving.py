@@ -514,3 +514,23 @@ def test_two_batch_overlap_hides_communication_only_phase_by_phase(seqs, ctx, ep
     t = float(two.time) - fixed
     assert t >= max(busy, comm) * (1 - 1e-9)
     assert t <= (busy + comm) * (1 + 1e-9)
+
+
+def test_gemms_of_few_rows_run_below_the_large_gemm_efficiency() -> None:
+    """A GEMM of M rows reaches eta x M / (M + m0) of the peak (partly filled tiles and waves):
+    the row-fill law never speeds a step up, and slows a compute-bound step of a few hundred
+    tokens more than one of many thousands."""
+    from podsim.serving.calibration import overridden
+
+    m = catalog.model("llama3-70b")
+    sys_ = _sys("h100", 8)
+    kw = dict(tp=8, precision="fp8", context=1024.0, prompt_len=1024.0)
+
+    def ratio(tokens: float) -> float:
+        slow = float(serving_step(m, sys_, prefill_tokens=tokens, **kw).time)
+        with overridden("hopper", grouped_m0=0.0):
+            fast = float(serving_step(m, sys_, prefill_tokens=tokens, **kw).time)
+        assert slow >= fast
+        return slow / fast
+
+    assert ratio(512.0) > ratio(16384.0) >= 1.0

@@ -11,9 +11,10 @@ broadcast, so one call evaluates any number of batches and plans.
 Per layer and chip (busiest chip):
 
 * GEMMs (attention projections, dense FFN / shared experts, router, LM head): roofline
-  ``max(FLOPs / (peak x eta_gemm), (weights + activations) / (HBM x eta_mem))`` at the batch's
-  token count -- memory-bound weight reads at small batch, compute-bound at large
-  (:func:`podsim.cost.compute.roofline_time`).
+  ``max(FLOPs / (peak x eta_gemm x M / (M + m0)), (weights + activations) / (HBM x eta_mem))``
+  at the batch's token count ``M`` -- memory-bound weight reads at small batch, compute-bound
+  at large; a GEMM of few rows fills its 128-row tiles and the chip's waves only partly, the
+  same ``M / (M + m0)`` law as the expert GEMMs below (``m0``: serving calibration).
 * Routed experts: the tokens the busiest EP rank receives (``imbalance`` x mean); weights read
   only for the experts the step touches: with ``N`` tokens of ``top_k`` experts each out of ``E``,
   an expert is hit with probability ``1 - (1 - top_k/E)^N``; efficiency: the dense GEMMs' times
@@ -250,19 +251,21 @@ def serving_step(
         out: dict[str, np.ndarray] = {}
         # attention projections (+ dense FFN or shared experts), split by TP
         act = T * (ops.gemm_in_elems + 2 * ops.out_elems) / tp
+        # GEMMs of few rows fill their tiles and waves only partly (grouped_m0, as for experts)
+        fillT = np.maximum(T / (T + m0), 1e-6) if m0 > 0 else 1.0
         # the attention projections and the dense FFN / shared experts on their own rooflines
         # (also the two phases of the two-batch-overlap schedule, see below)
         t_a, w_a, c_a = gemm(
-            T * ops.proj_flops / tp, ops.proj_weights / tp * wb_att, 0.0, eta_att, peak_att
+            T * ops.proj_flops / tp, ops.proj_weights / tp * wb_att, 0.0, eta_att * fillT, peak_att
         )
-        t_f, w_f, c_f = gemm(T * ops.ffn_flops / tp, ops.ffn_weights / tp * wb, act)
+        t_f, w_f, c_f = gemm(T * ops.ffn_flops / tp, ops.ffn_weights / tp * wb, act, eta_g * fillT)
         if att_split:
             # MLA projections at fp8, the FFN / shared experts at fp4 (see attention_precision)
             out["weights"], out["gemm_compute"] = w_a + w_f, c_a + c_f
         else:
             w = (ops.proj_weights + ops.ffn_weights) / tp * wb
             fl = T * (ops.proj_flops + ops.ffn_flops) / tp
-            _, out["weights"], out["gemm_compute"] = gemm(fl, w, act)
+            _, out["weights"], out["gemm_compute"] = gemm(fl, w, act, eta_g * fillT)
         dense_gemm = out["weights"] + out["gemm_compute"]
         att_share = t_a / np.maximum(t_a + t_f, 1e-300)
         # attention core: decode over the cache, prefill causal over the prompt
