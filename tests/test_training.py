@@ -294,3 +294,13 @@ def test_expert_all_to_all_is_exposed_unless_overlapped() -> None:
     assert float(off.breakdown["ep_exposed"]) > 0.0
     assert float(on.breakdown["ep_exposed"]) < float(off.breakdown["ep_exposed"])
     assert float(on.step_time) <= float(off.step_time)
+
+
+def test_gemms_of_few_rows_are_less_efficient() -> None:
+    """The row-fill law: efficiency factor M/(M+m0) rises with the rows (tokens), halves at m0
+    and never exceeds 1."""
+    from podsim.cost.compute import compute_calibration, row_fill
+
+    m0 = compute_calibration("hopper").gemm_m0
+    f = row_fill(np.array([16.0, m0, 1024.0, 65536.0]), m0)
+    assert np.all(np.diff(f) > 0) and f[1] == pytest.approx(0.5) and np.all(f <= 1.0)

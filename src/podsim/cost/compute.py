@@ -35,6 +35,7 @@ class ComputeCalibration:
     kernel_overhead_s: float  # fixed cost per kernel (launch + tail)
     host_kernel_s: float  # host (CPU) time per kernel an eager framework launches
     gemm_k0: float  # fixed per-tile cost of a GEMM, in equivalent reduction-dimension length
+    gemm_m0: float  # rows at which a GEMM's efficiency halves (partly filled tiles and waves)
     fitted: bool  # True when fitted on public cases for this family
     source: str
 
@@ -103,9 +104,17 @@ def compute_calibration(family: str) -> ComputeCalibration:
         kernel_overhead_s=val("kernel_overhead_s"),
         host_kernel_s=val("host_kernel_s"),
         gemm_k0=val("gemm_k0"),
+        gemm_m0=val("gemm_m0"),
         fitted=bool(fam and fam.get("fitted", False)),
         source=str((fam or default).get("source", doc.get("source", ""))),
     )
+
+
+def row_fill(rows, m0: float) -> np.ndarray:
+    """Efficiency factor of a GEMM with ``rows`` rows (tokens): ``M / (M + m0)`` -- partly
+    filled 128-row tiles and under-filled waves (DeepGEMM grouped-GEMM measurements)."""
+    r = np.asarray(rows, dtype=float)
+    return np.maximum(r / (r + m0), 1e-6) if m0 > 0 else np.ones_like(r)
 
 
 def k_efficiency(gemms, tp, k0: float) -> np.ndarray:

@@ -27,6 +27,7 @@ from podsim.cost.compute import (
     memory_time,
     model_constant,
     roofline_time,
+    row_fill,
 )
 from podsim.cost.memory import TrainingMemory, stage_layers, training_memory
 from podsim.hardware.system import System
@@ -175,6 +176,7 @@ def simulate_plans(
         w_bytes = (ops.proj_weights + ops.ffn_weights) / tp * gemm_b
         act_bytes = T * (ops.gemm_in_elems + 2 * ops.out_elems) / tp * 2.0
         kf = k_efficiency((*ops.proj_gemms, *ops.ffn_gemms), tp, cal.gemm_k0)
+        kf = kf * row_fill(T, cal.gemm_m0)
         t_gemm = _gemm(gemm_flops, w_bytes, act_bytes, peak, bw, cal, precision, kf)
         t_exp = np.zeros(shape)
         ep_comm = np.zeros(shape)
@@ -184,6 +186,8 @@ def simulate_plans(
             exp_w = ops.expert_weights / ep * gemm_b
             exp_act = T / tp * m.moe.top_k * (m.hidden + 2 * m.moe.expert_ffn) * 2.0
             kx = k_efficiency(ops.expert_gemms, tp, cal.gemm_k0)
+            # rows of one local expert's GEMM: the tokens routed to it on this rank
+            kx = kx * row_fill(T / tp * m.moe.top_k * ep / m.moe.experts, cal.gemm_m0)
             t_exp = _gemm(
                 exp_flops, exp_w, exp_act, peak, bw, cal, precision, cal.grouped_gemm_ratio * kx
             )
