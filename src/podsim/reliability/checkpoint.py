@@ -98,6 +98,38 @@ class CheckpointPlan:
         return dict(self.__dict__)
 
 
+def checkpoint_costs(
+    mode: str,
+    state_bytes_per_chip: float,
+    scale_out_bandwidth: float | None,
+    step_time_s: float | None,
+    p: ReliabilityParams,
+) -> tuple[float, float, float]:
+    """(time one checkpoint stalls training, reload time after a failure, shortest interval) for
+    a checkpoint ``mode``: storage writes, or in-memory snapshots copied to peers over the
+    scale-out network (interval at least the copy and a few steps)."""
+    step = float(step_time_s or 0.0)
+    if mode == "storage":
+        c = float(storage_write_time(state_bytes_per_chip, p))
+        reload = (
+            p.recovery.reload_s
+            if p.recovery.reload_s is not None
+            else float(storage_reload_time(state_bytes_per_chip, p))
+        )
+        return c, reload, max(c, step)
+    if scale_out_bandwidth is None or scale_out_bandwidth <= 0:
+        raise SpecError(
+            "in-memory checkpoints need the scale-out bandwidth of the system",
+            field="scale_out_bandwidth",
+            value=scale_out_bandwidth,
+        )
+    snap, copy, peer_reload = (
+        float(x) for x in in_memory_times(state_bytes_per_chip, scale_out_bandwidth, p)
+    )
+    reload = p.recovery.reload_s if p.recovery.reload_s is not None else peer_reload
+    return snap, reload, max(snap, copy, step * p.in_memory_interval_floor_steps)
+
+
 def plan_checkpoint(
     *,
     mode: str,
@@ -125,28 +157,9 @@ def plan_checkpoint(
             field="state_bytes_per_chip",
             value=state_bytes_per_chip,
         )
-    step = float(step_time_s or 0.0)
-    if mode == "storage":
-        c = float(storage_write_time(state_bytes_per_chip, p))
-        reload = (
-            p.recovery.reload_s
-            if p.recovery.reload_s is not None
-            else float(storage_reload_time(state_bytes_per_chip, p))
-        )
-        floor = max(c, step)
-    else:
-        if scale_out_bandwidth is None or scale_out_bandwidth <= 0:
-            raise SpecError(
-                "in-memory checkpoints need the scale-out bandwidth of the system",
-                field="scale_out_bandwidth",
-                value=scale_out_bandwidth,
-            )
-        snap, copy, peer_reload = (
-            float(x) for x in in_memory_times(state_bytes_per_chip, scale_out_bandwidth, p)
-        )
-        c = snap
-        reload = p.recovery.reload_s if p.recovery.reload_s is not None else peer_reload
-        floor = max(c, copy, step * p.in_memory_interval_floor_steps)
+    c, reload, floor = checkpoint_costs(
+        mode, state_bytes_per_chip, scale_out_bandwidth, step_time_s, p
+    )
     r = recovery_s + reload
     opt = float(availability_optimal_interval(c, mtbf_s, r)) if c > 0 else floor
     t = float(interval_s) if interval_s is not None else max(opt, floor)

@@ -184,34 +184,16 @@ def ettr_at_chips(
 ) -> np.ndarray:
     """ETTR at the optimal checkpoint interval for an array of chip counts (structure ratios of
     ``system``; state per chip held fixed, as in weak scaling with data parallelism)."""
-    from podsim.reliability.checkpoint import (
-        availability_optimal_interval,
-        in_memory_times,
-        storage_reload_time,
-        storage_write_time,
-    )
+    from podsim.reliability.checkpoint import availability_optimal_interval, checkpoint_costs
 
     p = params or load_params()
     n = np.asarray(chips, float)
     lam_s = job_failure_rate(system, n, p) / 3600.0
     detect = p.recovery.detect_s
     restart = mean_restart_s(system, p) - detect
-    step = float(step_time_s or 0.0)
-    if checkpoint == "storage":
-        c = float(storage_write_time(state_bytes_per_chip, p))
-        reload = (
-            p.recovery.reload_s
-            if p.recovery.reload_s is not None
-            else float(storage_reload_time(state_bytes_per_chip, p))
-        )
-        floor = max(c, step)
-    else:
-        snap, copy, peer = (
-            float(x) for x in in_memory_times(state_bytes_per_chip, system.scale_out_bandwidth, p)
-        )
-        c = snap
-        reload = p.recovery.reload_s if p.recovery.reload_s is not None else peer
-        floor = max(c, copy, step * p.in_memory_interval_floor_steps)
+    c, reload, floor = checkpoint_costs(
+        checkpoint, state_bytes_per_chip, system.scale_out_bandwidth, step_time_s, p
+    )
     with np.errstate(divide="ignore"):
         mtbf = np.where(lam_s > 0, 1.0 / np.maximum(lam_s, 1e-300), np.inf)
     t = np.maximum(availability_optimal_interval(c, mtbf, detect + restart + reload), floor)
