@@ -360,8 +360,7 @@ def central_question(
                 row["plan_chips"] = ref_chips
                 row["mfu"] = pt.mfu
                 row["fits"] = pt.fits
-            res = size_for_target(
-                base,
+            target = dict(
                 tokens=tokens,
                 days=days,
                 tokens_per_s_per_chip=tpc,
@@ -370,19 +369,11 @@ def central_question(
                 step_time_s=step_time,
                 params=p,
             )
+            res = size_for_target(base, **target)
             row.update(res.to_dict())
             row["system"] = sid
-            part = size_for_target(
-                base,
-                tokens=tokens,
-                days=days,
-                tokens_per_s_per_chip=tpc,
-                state_bytes_per_chip=state,
-                checkpoint=checkpoint,
-                step_time_s=step_time,
-                params=p,
-                whole_domains=False,
-            )
+            # the same target in part of one scale-up domain, to say what whole domains cost
+            part = size_for_target(base, **target, whole_domains=False)
             row["chips_partial_domain"] = part.chips
             if res.feasible and part.feasible and res.chips >= 2 * part.chips:
                 row["note"] = (
