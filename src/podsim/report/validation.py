@@ -54,6 +54,18 @@ def _plot(results, ctx: ReportContext):
     )
 
 
+def _identical_input_groups():
+    """Groups of built-in cases with identical inputs (podsim.validate.consistency)."""
+    import yaml
+
+    from podsim.validate.consistency import identical_input_groups
+    from podsim.validate.runner import BUILTIN_CASES
+
+    with open(BUILTIN_CASES) as fh:
+        cases = [c for c in yaml.safe_load(fh) or [] if isinstance(c, dict)]
+    return identical_input_groups(cases)
+
+
 def build(ctx: ReportContext) -> Section:
     from podsim.validate.runner import BUILTIN_CASES, run_file, summarise
 
@@ -120,6 +132,28 @@ def build(ctx: ReportContext) -> Section:
                 left=(0, 1, 2),
             ),
             _plot(results, ctx),
+        )
+    groups = [g for g in _identical_input_groups() if g.floor > 0.05]
+    if groups:
+        sec.add(
+            Text(
+                "Some public cases carry identical inputs but were measured on different "
+                "software releases, so no model of the case fields can fit all of a group: its "
+                "best single prediction still misses by the floor below (lowest achievable max "
+                "|error|, `python benchmarks/consistency_floor.py`)."
+            ),
+            Table(
+                ["cases (identical inputs)", "measured", "floor"],
+                [
+                    [
+                        ", ".join(g.ids),
+                        " / ".join(fmt.num(v) for v in g.values),
+                        fmt.pct(g.floor),
+                    ]
+                    for g in sorted(groups, key=lambda g: -g.floor)
+                ],
+                caption="Consistency of the public cases",
+            ),
         )
     skipped = [r for r in results if r.status != "ok"]
     for r in skipped:
