@@ -534,3 +534,29 @@ def test_gemms_of_few_rows_run_below_the_large_gemm_efficiency() -> None:
         return slow / fast
 
     assert ratio(512.0) > ratio(16384.0) >= 1.0
+
+
+def test_long_tailed_outputs_lengthen_the_mean_context() -> None:
+    """Continuous batching holds long answers longer: with output-length spread (cv > 0) the
+    time-mean cached context grows (input + output (1 + cv^2) / 2), so decode throughput at the
+    same TPOT target never rises; a negative spread is refused with the field named."""
+    m = catalog.model("llama3-70b")
+    sys_ = _sys("h100", 8)
+    spec = ServingSpec(
+        precision="fp8",
+        phase="decode",
+        input_len=1024,
+        output_len=2048,
+        tp=8,
+        slo={"tpot": 0.05},
+    )
+    tput = []
+    for cv in (0.0, 0.5, 1.0):
+        c, point, _ = simulate(m, sys_, spec, output_cv=cv)
+        assert c.decode_context == pytest.approx(1024 + 2048 * (1 + cv**2) / 2)
+        tput.append(point["decode_tokens_per_s_per_chip"])
+    assert tput[0] >= tput[1] >= tput[2] and tput[2] < tput[0]
+    from podsim.errors import SpecError
+
+    with pytest.raises(SpecError, match="output_cv"):
+        simulate(m, sys_, spec, output_cv=-1.0)

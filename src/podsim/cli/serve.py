@@ -61,6 +61,11 @@ def serve(
     moe_imbalance: float = typer.Option(
         None, help="tokens on the busiest EP rank / mean (default 1.1)"
     ),
+    output_cv: float = typer.Option(
+        0.0,
+        help="output-length std / mean of the workload (0: fixed; ~1 for long-tailed answers): "
+        "long answers stay in the batch longer, so the mean KV context grows",
+    ),
     disaggregate: bool = typer.Option(
         False, help="size prefill and decode pools (same plan for both) instead"
     ),
@@ -113,6 +118,7 @@ def serve(
             sysm,
             spec.model_copy(update={"phase": "decode", "batch": None}),
             moe_imbalance=moe_imbalance,
+            output_cv=output_cv,
         )
         res = run_disagg(pre, dec, tpot=t_tpot, ttft=t_ttft, network=kv_network, chips=n)
         out = {**head, "disaggregated": res.as_dict()}
@@ -150,7 +156,7 @@ def serve(
         ]
         console.print(table(None, ["", "value"], rows))
         return
-    c, point, choice = simulate(m, sysm, spec, moe_imbalance=moe_imbalance)
+    c, point, choice = simulate(m, sysm, spec, moe_imbalance=moe_imbalance, output_cv=output_cv)
     tps_sys = point["tokens_per_s_per_chip"] * n
     out = {
         **head,

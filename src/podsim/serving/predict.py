@@ -67,7 +67,15 @@ def config_for(
     *,
     step_overhead: float | None = None,
     moe_imbalance: float | None = None,
+    output_cv: float = 0.0,
 ) -> ServingConfig:
+    if not 0.0 <= output_cv <= 10.0:
+        raise SpecError(
+            "output-length coefficient of variation (std / mean)",
+            field="output_cv",
+            value=output_cv,
+            allowed="0 to 10 (0: fixed length, 1: exponential-like)",
+        )
     spec = s.speculative
     return ServingConfig(
         model=m,
@@ -89,6 +97,7 @@ def config_for(
         ),
         step_overhead=step_overhead,
         moe_imbalance=DEFAULT_MOE_IMBALANCE if moe_imbalance is None else moe_imbalance,
+        output_cv=output_cv,
     )
 
 
@@ -99,8 +108,12 @@ def simulate(
     *,
     step_overhead: float | None = None,
     moe_imbalance: float | None = None,
+    output_cv: float = 0.0,
 ) -> tuple[ServingConfig, dict, BatchChoice | None]:
-    """(config, chosen point, batch choice) for a serving spec on a system."""
+    """(config, chosen point, batch choice) for a serving spec on a system. ``output_cv``: the
+    coefficient of variation of the output length (0: all ``output_len`` long); long-tailed
+    outputs keep long sequences in the batch longer, so the mean cached context grows
+    (:attr:`podsim.serving.slo.ServingConfig.decode_context`)."""
     check_plan(m, system.chips, s)
     if moe_imbalance is not None and not 1.0 <= moe_imbalance <= 64.0:
         raise SpecError(
@@ -109,7 +122,9 @@ def simulate(
             value=moe_imbalance,
             allowed="1 to 64",
         )
-    c = config_for(m, system, s, step_overhead=step_overhead, moe_imbalance=moe_imbalance)
+    c = config_for(
+        m, system, s, step_overhead=step_overhead, moe_imbalance=moe_imbalance, output_cv=output_cv
+    )
     tpot = s.slo.tpot if s.slo else None
     ttft = s.slo.ttft if s.slo else None
     if s.batch is not None:
