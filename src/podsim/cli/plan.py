@@ -194,6 +194,9 @@ def plan_serve(
     ttft: str = typer.Option(None, help=TTFT_HELP),
     phase: str = typer.Option("end_to_end", help="end_to_end | decode | prefill | disaggregated"),
     draft_tokens: int = typer.Option(0, help="speculative (MTP) draft tokens"),
+    output_cv: float = typer.Option(
+        0.0, help="output-length std / mean (0: fixed; ~1 for long-tailed answers)"
+    ),
     objective: str = typer.Option("chip", help="tokens/s per: chip | kw | dollar"),
     top: int = typer.Option(10),
     tp_cap: int = typer.Option(None),
@@ -224,6 +227,7 @@ def plan_serve(
         ttft=t_ttft,
         phase=phase,
         draft_tokens=draft_tokens,
+        output_cv=output_cv,
         objective=objective,
         top=top,
         tp_cap=tp_cap,

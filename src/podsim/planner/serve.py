@@ -49,6 +49,7 @@ from podsim.serving.slo import (
     ServingConfig,
     batch_grid,
     batch_limit,
+    check_output_cv,
     choose_batch,
     evaluate,
     weights_offloaded,
@@ -363,8 +364,10 @@ def search_serving(
     keep_points: bool = False,
     allow_offload: bool = False,
     workers: int | None = None,
+    output_cv: float = 0.0,
 ) -> ServingSearch:
-    """The ``top`` best serving plans of ``m`` on ``system`` (see the module docstring)."""
+    """The ``top`` best serving plans of ``m`` on ``system`` (see the module docstring).
+    ``output_cv``: output-length std / mean of the workload (longer mean KV context)."""
     if phase not in PHASES:
         raise SpecError("unknown phase", field="phase", value=phase, allowed=", ".join(PHASES))
     if objective not in OBJECTIVES:
@@ -378,12 +381,14 @@ def search_serving(
     plans, reasons, raw = instance_space(m, chips, tp_cap=cap, pp_cap=pp_cap)
     rejected = {r: int(np.count_nonzero(v)) for r, v in reasons.items()}
     n = plans["tp"].size
+    check_output_cv(output_cv)
     common = dict(
         input_len=float(input_len),
         output_len=float(output_len),
         precision=precision,
         kv_precision=kv_precision,
         acceptance=acceptance,
+        output_cv=float(output_cv),
     )
     phases = ("prefill", "decode") if phase == "disaggregated" else (phase,)
     found: dict[str, list[dict]] = {ph: [] for ph in phases}

@@ -16,7 +16,13 @@ from __future__ import annotations
 
 from podsim.errors import PlanError, SpecError
 from podsim.hardware.system import System, system_for_case
-from podsim.serving.slo import BatchChoice, ServingConfig, choose_batch, evaluate
+from podsim.serving.slo import (
+    BatchChoice,
+    ServingConfig,
+    check_output_cv,
+    choose_batch,
+    evaluate,
+)
 from podsim.serving.step import DEFAULT_ACCEPTANCE, DEFAULT_MOE_IMBALANCE
 from podsim.spec.case import ValidationCase
 from podsim.spec.jobs import ServingSpec
@@ -69,13 +75,7 @@ def config_for(
     moe_imbalance: float | None = None,
     output_cv: float = 0.0,
 ) -> ServingConfig:
-    if not 0.0 <= output_cv <= 10.0:
-        raise SpecError(
-            "output-length coefficient of variation (std / mean)",
-            field="output_cv",
-            value=output_cv,
-            allowed="0 to 10 (0: fixed length, 1: exponential-like)",
-        )
+    check_output_cv(output_cv)
     spec = s.speculative
     return ServingConfig(
         model=m,

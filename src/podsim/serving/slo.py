@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from podsim.errors import PlanError
+from podsim.errors import PlanError, SpecError
 from podsim.hardware.system import System
 from podsim.serving.capacity import (
     RESERVE_FRACTION,
@@ -43,6 +43,17 @@ from podsim.spec.model import ModelSpec
 
 PHASES = ("prefill", "decode", "end_to_end")
 KNEE = 0.99
+
+
+def check_output_cv(output_cv: float) -> None:
+    """Reject an output-length coefficient of variation outside [0, 10] with the reason."""
+    if not 0.0 <= output_cv <= 10.0:
+        raise SpecError(
+            "output-length coefficient of variation (std / mean)",
+            field="output_cv",
+            value=output_cv,
+            allowed="0 to 10 (0: fixed length, 1: exponential-like)",
+        )
 
 
 @dataclass
