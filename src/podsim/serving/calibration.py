@@ -13,7 +13,8 @@
   the compute calibration's value is used unchanged.
 * ``grouped_gemm_ratio`` (optional, ``default`` or per family): expert (grouped) GEMMs'
   efficiency relative to the dense GEMMs in serving; absent, the compute calibration's training
-  ratio. ``grouped_m0``: the tokens per expert at which partly filled GEMM tiles halve it
+  ratio. ``grouped_m0``: the rows (tokens) at which partly filled GEMM tiles halve it (default:
+  the compute calibration's measured ``gemm_m0``)
   (efficiency x m / (m + m0)).
 
 Kernel-level costs other than these come from :mod:`podsim.cost.compute` unchanged.
@@ -117,7 +118,13 @@ def serving_calibration(family: str) -> ServingCalibration:
                 field=f"{family}.grouped_gemm_ratio",
                 value=ratio,
             )
-    m0 = _value(fam.get("grouped_m0", default.get("grouped_m0", 0.0)))
+    # tile filling is the hardware's GEMM property: the compute calibration's gemm_m0 (one
+    # measured figure for training and serving) unless the serving file overrides it
+    from podsim.cost.compute import compute_calibration
+
+    m0 = _value(
+        fam.get("grouped_m0", default.get("grouped_m0", compute_calibration(family).gemm_m0))
+    )
     if not 0.0 <= m0 < 1.0e5:
         raise SpecError(
             "grouped_m0 must be in [0, 1e5) tokens",
