@@ -197,6 +197,21 @@ def parse_quantity(value: object, dim: Dimension, *, field: str | None = None) -
     return num * factor
 
 
+# SI unit symbol of each dimension (and of the derived ratios reports print), for labels
+SI_UNITS: dict[str, str] = {
+    "count": "",
+    "ratio": "x",
+    "flops": "FLOP/s",
+    "bytes": "B",
+    "bandwidth": "B/s",
+    "power": "W",
+    "area": "m²",
+    "money": "USD",
+    "flops_per_watt": "FLOP/s/W",
+    "bytes_per_watt": "B/W",
+}
+
+
 def format_quantity(si: float, dim: Dimension, digits: int = 3) -> str:
     """Format an SI value with a decimal prefix, e.g. 1.6e12 B/s -> '1.6 TB/s'."""
     unit = {

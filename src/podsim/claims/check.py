@@ -48,18 +48,7 @@ from podsim.hardware.system import System
 from podsim.io import read_mapping_file
 from podsim.spec.chip import ChipSpec
 from podsim.spec.errors import spec_error
-from podsim.units import format_quantity
-
-UNITS = {
-    "count": "",
-    "flops": "FLOP/s",
-    "bytes": "B",
-    "bandwidth": "B/s",
-    "power": "W",
-    "area": "m²",
-    "money": "USD",
-    "ratio": "x",
-}
+from podsim.units import SI_UNITS, format_quantity
 
 
 class NotComputable(Exception):
@@ -513,7 +502,7 @@ def check_claim(claim: Claim, ctx: Context) -> ClaimResult:
         claim=claim.claim,
         claimed=target,
         claimed_text=claimed.text,
-        unit=UNITS[claimed.dim],
+        unit=SI_UNITS[claimed.dim],
         tolerance=claim.tolerance,
         comparison=claim.comparison,
         sources=sources,

@@ -18,21 +18,10 @@ from typing import TYPE_CHECKING, Any
 
 from podsim.hardware.system import System
 from podsim.spec.chip import PRECISIONS
+from podsim.units import SI_UNITS
 
 if TYPE_CHECKING:
     from podsim.facility.plant import Estimate
-
-UNITS = {
-    "count": "",
-    "flops": "FLOP/s",
-    "bytes": "B",
-    "bandwidth": "B/s",
-    "power": "W",
-    "area": "m²",
-    "money": "USD",
-    "flops_per_watt": "FLOP/s/W",
-    "bytes_per_watt": "B/W",
-}
 
 
 def _row(
@@ -49,7 +38,7 @@ def _row(
     row: dict[str, Any] = {
         "label": label,
         "dim": dim,
-        "unit": UNITS[dim],
+        "unit": SI_UNITS[dim],
         "total": total,
         "per_chip": per_chip,
         "missing": list(missing),
