@@ -23,8 +23,8 @@ FALLBACK = "generic"
 
 
 @dataclass(frozen=True)
-class Efficiency:
-    """One calibrated factor with its provenance."""
+class Calibrated:
+    """One calibrated figure (an efficiency, or a fixed time in seconds) with its provenance."""
 
     value: float
     source: str
@@ -62,9 +62,9 @@ class Protocol:
 @dataclass(frozen=True)
 class LinkCalibration:
     link_type: str
-    bus: Efficiency
-    a2a: Efficiency
-    nvls: Efficiency | None = None
+    bus: Calibrated
+    a2a: Calibrated
+    nvls: Calibrated | None = None
     a2a_curve: A2ACurve | None = None
     note: str | None = None
     fallback: bool = False
@@ -82,7 +82,7 @@ class LinkCalibration:
     # fixed time of one all-to-all (dispatch or combine) of the library's low-latency kernels
     # across this link type: launch, flag signalling and packing; replaces the level's step
     # latency for all-to-alls when larger (seconds, measured where given)
-    a2a_latency: Efficiency | None = None
+    a2a_latency: Calibrated | None = None
     protocols: tuple[Protocol, ...] = ()
 
     @property
@@ -105,8 +105,8 @@ class LinkCalibration:
         return np.full(np.shape(size), self.a2a.value, dtype=float)
 
 
-def _seconds(doc: dict, key: str, link: str, file: str) -> Efficiency | None:
-    """An optional fixed time (seconds) with source and basis, stored like an efficiency."""
+def _seconds(doc: dict, key: str, link: str, file: str) -> Calibrated | None:
+    """An optional fixed time (seconds) with source and basis."""
     raw = doc.get(key)
     if raw is None:
         return None
@@ -125,10 +125,10 @@ def _seconds(doc: dict, key: str, link: str, file: str) -> Efficiency | None:
             value=raw,
             allowed=f"value in [0, 1), basis one of {', '.join(BASES)}",
         )
-    return Efficiency(value, str(raw["source"]), str(raw["basis"]), raw.get("note"))
+    return Calibrated(value, str(raw["source"]), str(raw["basis"]), raw.get("note"))
 
 
-def _efficiency(doc: dict, key: str, link: str, file: str, required: bool) -> Efficiency | None:
+def _efficiency(doc: dict, key: str, link: str, file: str, required: bool) -> Calibrated | None:
     raw = doc.get(key)
     field = f"{link}.{key}"
     if raw is None:
@@ -164,7 +164,7 @@ def _efficiency(doc: dict, key: str, link: str, file: str, required: bool) -> Ef
             value=raw["basis"],
             allowed=", ".join(BASES),
         )
-    return Efficiency(value, str(raw["source"]), str(raw["basis"]), raw.get("note"))
+    return Calibrated(value, str(raw["source"]), str(raw["basis"]), raw.get("note"))
 
 
 def _curve(doc: dict, link: str, file: str) -> A2ACurve | None:
