@@ -111,7 +111,7 @@ def compute_calibration(family: str) -> ComputeCalibration:
 
 
 def row_fill(rows, m0: float) -> np.ndarray:
-    """Calibrated factor of a GEMM with ``rows`` rows (tokens): ``M / (M + m0)`` -- partly
+    """Efficiency factor of a GEMM with ``rows`` rows (tokens): ``M / (M + m0)`` -- partly
     filled 128-row tiles and under-filled waves (DeepGEMM grouped-GEMM measurements)."""
     r = np.asarray(rows, dtype=float)
     return np.maximum(r / (r + m0), 1e-6) if m0 > 0 else np.ones_like(r)
