@@ -389,6 +389,67 @@ def test_serving_fit_case_classes() -> None:
     assert not any(compute_bound(c) and moe_throughput(c) for c in cases)
 
 
+def test_serving_fit_on_a_subset_uses_only_those_cases() -> None:
+    """The fit works on any subset of cases (what cross-validation needs): one small-batch
+    case identifies its family's step overhead and nothing else, and the fitted value predicts
+    that case better than none; training cases are ignored."""
+    from podsim.serving.calibration import overridden
+    from podsim.serving.fit import GRID_S, fit_cases
+    from podsim.serving.predict import predict_serving_case
+    from podsim.validate.runner import BUILTIN_CASES, load_cases
+
+    cases = dict(load_cases(BUILTIN_CASES))
+    case = cases["cloudmatrix384-dsr1-decode-tpot15"]
+    training = next(c for c in cases.values() if getattr(c, "kind", "") == "training")
+    table = fit_cases([case, training])
+    assert set(table) == {"ascend-910"}
+    assert set(table["ascend-910"]) == {"step_overhead_s"}
+    v = table["ascend-910"]["step_overhead_s"]["value"]
+    assert GRID_S[0] <= v <= GRID_S[-1]
+
+    def err(g: float) -> float:
+        with overridden("ascend-910", step_overhead_s=g):
+            return abs(np.log(predict_serving_case(case) / case.measured.value))
+
+    assert err(v) <= err(float(GRID_S[0])) + 1e-12
+    assert err(v) < 0.05  # one parameter, one case: the grid step bounds the residual
+
+
+@given(st.floats(-3.0, 3.0), st.floats(0.01, 1.0))
+def test_huber_loss_is_quadratic_near_zero_and_linear_beyond(e: float, delta: float) -> None:
+    """The fitting loss: 0.5 e^2 within delta, delta (|e| - delta/2) beyond -- never above the
+    squared loss, so an outlier pulls a fitted value with a bounded force."""
+    from podsim.validate.fit_loss import huber
+
+    v = huber(np.array([e]), delta)
+    assert 0.0 <= v <= 0.5 * e * e + 1e-12
+    if abs(e) <= delta:
+        assert v == pytest.approx(0.5 * e * e)
+    else:
+        assert v == pytest.approx(delta * (abs(e) - 0.5 * delta))
+    # symmetric, and the loss of a set is the sum over its members
+    assert huber(np.array([-e]), delta) == pytest.approx(v)
+    assert huber(np.array([e, e]), delta) == pytest.approx(2 * v)
+
+
+@given(st.floats(-3.0, 3.0))
+def test_tukey_loss_ignores_gross_outliers(e: float) -> None:
+    """The shipped fitting loss: ~e^2/2 near zero, never above it, and the same constant for
+    every case more than c off, so a software outlier cannot move a fitted value."""
+    from podsim.validate.fit_loss import TUKEY_C, fit_loss, tukey
+
+    v = tukey(np.array([e]))
+    assert 0.0 <= v <= 0.5 * e * e + 1e-12
+    if abs(e) >= TUKEY_C:
+        assert v == pytest.approx(TUKEY_C**2 / 6.0)
+        assert tukey(np.array([10.0 * e])) == pytest.approx(v)
+    if abs(e) < 0.05:
+        assert v == pytest.approx(0.5 * e * e, rel=0.02, abs=1e-12)
+    assert fit_loss(np.array([e])) == v  # the default criterion
+    with pytest.raises(ValueError):
+        fit_loss(np.array([e]), "mean")
+
+
 def test_fp4_mla_models_keep_attention_projections_at_fp8() -> None:
     """FP4 serving of an MLA model runs the attention projections at FP8 (time and weight
     bytes); a dense GQA model at FP4 runs every projection at FP4."""

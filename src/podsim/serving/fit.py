@@ -2,9 +2,9 @@
 
 Two kinds of parameter, each identified by the cases in which it dominates the prediction:
 
-* ``step_overhead_s`` (per family): chosen on a grid to minimise the median
-  |log(predicted / measured)| over the family's *small-batch* cases (ties: the smaller sum of
-  squares). Only those identify a per-iteration fixed cost -- a given batch of at most
+* ``step_overhead_s`` (per family): chosen on a grid to minimise the fitting loss (Tukey's
+  biweight of log(predicted / measured), :mod:`podsim.validate.fit_loss`) over the family's
+  *small-batch* cases. Only those identify a per-iteration fixed cost -- a given batch of at most
   ``SMALL_BATCH`` sequences per attention group, or a TPOT target of at most ``TIGHT_TPOT_S`` --
   elsewhere the iteration is hundreds of milliseconds of batch-proportional work.
 * ``gemm_efficiency[_fp8|_fp4]`` (per family and precision class): the same criterion over the
@@ -16,6 +16,9 @@ Two kinds of parameter, each identified by the cases in which it dominates the p
   every mixture-of-experts case that is not small-batch -- the expert GEMMs' efficiency relative
   to the dense GEMMs. (``grouped_m0``, the per-expert token count at which tile filling halves
   it, is a measured figure, not fitted.)
+
+The loss, and how it compares with the median used before on cases held out of the fit, is
+documented in :mod:`podsim.validate.fit_loss`.
 
 They are fitted in turn (overhead, efficiency, ratio; twice); one value per family and
 precision, never per case, and a GEMM efficiency only from at least ``MIN_GEMM_CASES`` cases.
@@ -37,6 +40,7 @@ from podsim.errors import PodsimError
 from podsim.serving.calibration import GEMM_KEYS, overridden
 from podsim.serving.predict import predict_serving_case
 from podsim.spec.case import ValidationCase
+from podsim.validate.fit_loss import fit_loss
 from podsim.validate.runner import load_cases
 
 SMALL_BATCH = 32
@@ -46,7 +50,7 @@ GRID_ETA = np.round(np.arange(0.20, 0.901, 0.01), 2)
 GRID_RATIO = np.round(np.arange(0.30, 1.001, 0.05), 2)
 ROUNDS = 2
 # a GEMM efficiency is fitted only where at least this many compute-bound cases identify it
-# (with two, the median criterion is flat over a wide range of values)
+# (with two, the loss is flat over a wide range of values)
 MIN_GEMM_CASES = 3
 
 
@@ -80,13 +84,17 @@ def _log_errors(cases: list[ValidationCase], overhead: float | None = None) -> n
     return np.asarray(out)
 
 
-def _best(evaluate, grid) -> tuple[float, np.ndarray] | None:
+def _score(e: np.ndarray, criterion: str) -> tuple[float, float]:
+    return (fit_loss(e, criterion), float(np.sum(e**2)))  # ties: the smaller sum of squares
+
+
+def _best(evaluate, grid, criterion: str = "tukey") -> tuple[float, np.ndarray] | None:
     best = None
     for g in grid:
         e = evaluate(float(g))
         if np.isnan(e).any():
             continue
-        score = (float(np.median(np.abs(e))), float(np.sum(e**2)))
+        score = _score(e, criterion)
         if best is None or score < best[0]:
             best = (score, float(g), e)
     return None if best is None else (best[1], best[2])
@@ -102,13 +110,18 @@ def _row(value: float, cases: list, e: np.ndarray) -> dict:
 
 
 def fit(path: str) -> dict[str, dict]:
+    """:func:`fit_cases` on the serving cases of a case file."""
+    return fit_cases([c for _, c in load_cases(path) if isinstance(c, ValidationCase)])
+
+
+def fit_cases(cases: list[ValidationCase], criterion: str = "tukey") -> dict[str, dict]:
     """{family: {key: {value, cases, rms_log_error, median_abs_error}}} for every family with
-    cases (key: ``step_overhead_s`` or a ``gemm_efficiency*`` key)."""
+    cases (key: ``step_overhead_s`` or a ``gemm_efficiency*`` key; family ``default``: the
+    grouped-GEMM ratio). Cases of another kind are ignored."""
+    cases = [c for c in cases if c.kind == "serving" and c.serving is not None]
     small: dict[str, list[ValidationCase]] = defaultdict(list)
     bound: dict[tuple[str, str], list[ValidationCase]] = defaultdict(list)
-    for _, c in load_cases(path):
-        if not isinstance(c, ValidationCase) or c.kind != "serving" or c.serving is None:
-            continue
+    for c in cases:
         fam = catalog.chip(c.system.chip).family
         if small_batch(c):
             small[fam].append(c)
@@ -117,13 +130,13 @@ def fit(path: str) -> dict[str, dict]:
     table: dict[str, dict] = defaultdict(dict)
     current: dict[str, dict[str, float]] = defaultdict(dict)
     moe_cases: list[tuple[str, ValidationCase]] = []
-    for _, c in load_cases(path):
-        if isinstance(c, ValidationCase) and c.kind == "serving" and moe_throughput(c):
+    for c in cases:
+        if moe_throughput(c):
             moe_cases.append((catalog.chip(c.system.chip).family, c))
     for _ in range(ROUNDS):
         for fam, cs in sorted(small.items()):
             with overridden(fam, **current[fam]):
-                r = _best(lambda g, cs=cs: _log_errors(cs, g), GRID_S)
+                r = _best(lambda g, cs=cs: _log_errors(cs, g), GRID_S, criterion)
             if r is not None:
                 table[fam]["step_overhead_s"] = _row(r[0], cs, r[1])
                 current[fam]["step_overhead_s"] = r[0]
@@ -135,7 +148,7 @@ def fit(path: str) -> dict[str, dict]:
                 with overridden(fam, **{**current[fam], key: g}):
                     return _log_errors(cs)
 
-            r = _best(ev, GRID_ETA)
+            r = _best(ev, GRID_ETA, criterion)
             if r is not None:
                 table[fam][key] = _row(r[0], cs, r[1])
                 current[fam][key] = r[0]
@@ -148,7 +161,7 @@ def fit(path: str) -> dict[str, dict]:
                         out.append(_log_errors([c])[0])
                 return np.asarray(out)
 
-            r = _best(ev_ratio, GRID_RATIO)
+            r = _best(ev_ratio, GRID_RATIO, criterion)
             if r is not None:
                 table["default"]["grouped_gemm_ratio"] = _row(r[0], [c for _, c in moe_cases], r[1])
                 for fam in {f for f, _ in moe_cases}:
