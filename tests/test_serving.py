@@ -621,3 +621,20 @@ def test_long_tailed_outputs_lengthen_the_mean_context() -> None:
 
     with pytest.raises(SpecError, match="output_cv"):
         simulate(m, sys_, spec, output_cv=-1.0)
+
+
+def test_metric_a_phase_does_not_have_is_skipped_with_the_reason() -> None:
+    """A prefill-phase case measured by TPOT (or a decode-phase one by prefill throughput) is
+    reported as skipped, naming the metric and the metrics that phase has."""
+    from podsim.validate.runner import BUILTIN_CASES, load_cases, run_case
+
+    cases = dict(load_cases(BUILTIN_CASES))
+    for cid, metric in (
+        ("cloudmatrix384-dsr1-prefill-4k", "tpot_s"),
+        ("cloudmatrix384-dsr1-decode-tpot50", "prefill_tokens_per_s_per_chip"),
+    ):
+        c = cases[cid]
+        case = c.model_copy(update={"measured": c.measured.model_copy(update={"metric": metric})})
+        r = run_case(case)
+        assert r.status == "skipped" and r.predicted is None
+        assert metric in r.reason and "phase" in r.reason and "allowed" in r.reason

@@ -14,6 +14,8 @@ Everything comes from the fields a case carries (FORMAT.md ``serving`` block), n
 
 from __future__ import annotations
 
+import numpy as np
+
 from podsim.errors import PlanError, SpecError
 from podsim.hardware.system import System, system_for_case
 from podsim.serving.slo import (
@@ -152,6 +154,15 @@ def simulate(
     return c, choice.constrained, choice
 
 
+METRICS = (
+    "prefill_tokens_per_s_per_chip",
+    "decode_tokens_per_s_per_chip",
+    "ttft_s",
+    "tpot_s",
+    "tokens_per_s_per_chip",
+)
+
+
 def predict_serving_case(case: ValidationCase, *, step_overhead: float | None = None) -> float:
     s = case.serving
     assert s is not None
@@ -160,4 +171,17 @@ def predict_serving_case(case: ValidationCase, *, step_overhead: float | None = 
     metric = case.measured.metric
     if metric not in point:
         raise SpecError("unsupported serving metric", field="measured.metric", value=metric)
-    return float(point[metric])
+    value = float(point[metric])
+    if not np.isfinite(value) or value <= 0:
+        defined = sorted(
+            k
+            for k in METRICS
+            if k in point and np.isfinite(float(point[k])) and float(point[k]) > 0
+        )
+        raise SpecError(
+            f"a {s.phase}-phase case has no {metric}",
+            field="measured.metric",
+            value=metric,
+            allowed=", ".join(defined),
+        )
+    return value
