@@ -12,6 +12,10 @@ estimates the error on cases it was not tuned on, the way the held-back cases me
    efficiencies, the grouped-GEMM ratio);
 3. the fold's cases are predicted with that calibration.
 
+One leak remains: compute.yaml's defaults (used by families without cases of their own, e.g. for
+the serving GEMM efficiencies of Ascend and GB300 FP4) are the medians of the shipped fitted
+values and are kept as shipped.
+
 It prints, per kind, the in-sample summary (shipped calibration) next to the held-out one:
 median and max |error|, cases within 10% and beyond the issues' max targets.
 
