@@ -118,12 +118,22 @@ def fit_families(doc, groups, moe_groups, err, grid, ratio_grid, criterion="tuke
             if key != "grouped_gemm_ratio" and not cs:
                 continue
             best = None
+            before = doc["families"].get(fam, {}).get(key)
+            losses = []
             for v in ratio_grid if key == "grouped_gemm_ratio" else grid:
                 doc["families"].setdefault(fam, {})[key] = float(v)
                 e = err(cs)
                 score = fit_loss(e, criterion) if e.size else np.inf
+                losses.append(score)
                 if best is None or score < best[0] - 1e-12:
                     best = (score, float(v))
+            if max(losses) - min(losses) <= 1e-12:
+                # every case beyond Tukey's c at every value: no information, keep what was there
+                if before is None:
+                    del doc["families"][fam][key]
+                else:
+                    doc["families"][fam][key] = before
+                continue
             doc["families"][fam][key] = best[1]
 
 

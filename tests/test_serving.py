@@ -638,3 +638,15 @@ def test_metric_a_phase_does_not_have_is_skipped_with_the_reason() -> None:
         r = run_case(case)
         assert r.status == "skipped" and r.predicted is None
         assert metric in r.reason and "phase" in r.reason and "allowed" in r.reason
+
+
+def test_a_fit_whose_cases_are_all_outliers_keeps_the_default() -> None:
+    """When every case is beyond Tukey's c at every grid value the loss is flat: the cases say
+    nothing about the parameter, so the fit returns no value (the default stays) instead of
+    letting the tie-break chase them."""
+    from podsim.serving.fit import _best
+
+    grid = np.linspace(0.3, 1.0, 8)
+    assert _best(lambda g: np.array([3.0 + g, -2.5]), grid) is None
+    value, e = _best(lambda g: np.array([g - 0.5, 0.1]), grid)
+    assert abs(value - 0.5) <= 0.05 and e.shape == (2,)

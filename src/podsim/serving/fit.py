@@ -89,15 +89,22 @@ def _score(e: np.ndarray, criterion: str) -> tuple[float, float]:
 
 
 def _best(evaluate, grid, criterion: str = "tukey") -> tuple[float, np.ndarray] | None:
+    """(grid value, log errors) minimising the loss; None when no value is evaluable or the
+    loss is the same for every value -- every case beyond Tukey's c, so the cases say nothing
+    about the parameter and the documented default stays (the tie-break would chase them)."""
     best = None
+    losses = []
     for g in grid:
         e = evaluate(float(g))
         if np.isnan(e).any():
             continue
         score = _score(e, criterion)
+        losses.append(score[0])
         if best is None or score < best[0]:
             best = (score, float(g), e)
-    return None if best is None else (best[1], best[2])
+    if best is None or max(losses) - min(losses) <= 1e-12:
+        return None
+    return best[1], best[2]
 
 
 def _row(value: float, cases: list, e: np.ndarray) -> dict:
