@@ -72,6 +72,11 @@ def compute_calibration(family: str) -> ComputeCalibration:
     # low-precision GEMMs default to the next wider format's efficiency
     merged.setdefault("gemm_efficiency_fp8", merged["gemm_efficiency"])
     merged.setdefault("gemm_efficiency_fp4", merged["gemm_efficiency_fp8"])
+
+    def val(k: str) -> float:
+        x = merged[k]
+        return float(x["value"] if isinstance(x, dict) else x)
+
     for k in (
         "gemm_efficiency",
         "gemm_efficiency_fp8",
@@ -80,18 +85,13 @@ def compute_calibration(family: str) -> ComputeCalibration:
         "attention_efficiency",
         "memory_efficiency",
     ):
-        v = float(merged[k]["value"] if isinstance(merged[k], dict) else merged[k])
-        if not 0.0 < v <= 1.0:
+        if not 0.0 < val(k) <= 1.0:
             raise SpecError(
                 "efficiency must be in (0, 1]",
                 file="calibration/compute.yaml",
                 field=f"{family}.{k}",
-                value=v,
+                value=val(k),
             )
-
-    def val(k: str) -> float:
-        x = merged[k]
-        return float(x["value"] if isinstance(x, dict) else x)
 
     return ComputeCalibration(
         family=family,

@@ -86,38 +86,27 @@ def serving_calibration(family: str) -> ServingCalibration:
     fam = (doc.get("families") or {}).get(family) or {}
     if family in _OVERRIDES:
         fam = {**fam, **_OVERRIDES[family]}
+
+    def checked(v: float, ok: bool, what: str, key: str) -> float:
+        if not ok:
+            raise SpecError(what, file="calibration/serving.yaml", field=f"{family}.{key}", value=v)
+        return v
+
     entry = fam if "step_overhead_s" in fam else default
     raw = entry["step_overhead_s"]
     v = _value(raw)
-    if not 0.0 <= v < 1.0:
-        raise SpecError(
-            "step overhead must be in [0, 1) s",
-            file="calibration/serving.yaml",
-            field=f"{family}.step_overhead_s",
-            value=v,
-        )
+    checked(v, 0.0 <= v < 1.0, "step overhead must be in [0, 1) s", "step_overhead_s")
     gemm: dict[str, float] = {}
     for cls, key in GEMM_KEYS.items():
         if key in fam:
             g = _value(fam[key])
-            if not 0.0 < g <= 1.0:
-                raise SpecError(
-                    "efficiency must be in (0, 1]",
-                    file="calibration/serving.yaml",
-                    field=f"{family}.{key}",
-                    value=g,
-                )
-            gemm[cls] = g
+            gemm[cls] = checked(g, 0.0 < g <= 1.0, "efficiency must be in (0, 1]", key)
     ratio = None
     if "grouped_gemm_ratio" in fam or "grouped_gemm_ratio" in default:
         ratio = _value(fam.get("grouped_gemm_ratio", default.get("grouped_gemm_ratio")))
-        if not 0.0 < ratio <= 1.0:
-            raise SpecError(
-                "grouped GEMM ratio must be in (0, 1]",
-                file="calibration/serving.yaml",
-                field=f"{family}.grouped_gemm_ratio",
-                value=ratio,
-            )
+        checked(
+            ratio, 0.0 < ratio <= 1.0, "grouped GEMM ratio must be in (0, 1]", "grouped_gemm_ratio"
+        )
     # tile filling is the hardware's GEMM property: the compute calibration's gemm_m0 (one
     # measured figure for training and serving) unless the serving file overrides it
     from podsim.cost.compute import compute_calibration
@@ -125,12 +114,6 @@ def serving_calibration(family: str) -> ServingCalibration:
     m0 = _value(
         fam.get("grouped_m0", default.get("grouped_m0", compute_calibration(family).gemm_m0))
     )
-    if not 0.0 <= m0 < 1.0e5:
-        raise SpecError(
-            "grouped_m0 must be in [0, 1e5) tokens",
-            file="calibration/serving.yaml",
-            field=f"{family}.grouped_m0",
-            value=m0,
-        )
+    checked(m0, 0.0 <= m0 < 1.0e5, "grouped_m0 must be in [0, 1e5) tokens", "grouped_m0")
     src = raw.get("source", "") if isinstance(raw, dict) else ""
     return ServingCalibration(family, v, bool(fam.get("fitted", False)), str(src), gemm, ratio, m0)
