@@ -8,7 +8,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from podsim import catalog
-from podsim.errors import PlanError
+from podsim.errors import PlanError, SpecError
 from podsim.hardware.system import resolve_system
 from podsim.serving.capacity import weight_bytes_per_chip
 from podsim.serving.kv import kv_bytes_per_sequence, kv_bytes_per_token, kv_bytes_per_token_per_chip
@@ -339,22 +339,32 @@ def test_disaggregation_balances_pools() -> None:
 # ------------------------------------------------------------------ serving GEMM calibration
 
 
-def test_serving_gemm_efficiency_overrides_compute_only_where_given() -> None:
+def test_serving_gemm_efficiency_is_the_training_fit_times_the_forward_ratio() -> None:
+    """Every family's serving GEMM efficiency is its compute (training-fitted) efficiency times
+    the one pooled forward ratio, at most 1 -- inference runs forward GEMMs only, so the ratio
+    is above 1 -- unless the file gives the family its own value."""
     from podsim.cost.compute import compute_calibration
-    from podsim.serving.calibration import serving_calibration
+    from podsim.serving.calibration import overridden, serving_calibration
     from podsim.serving.step import gemm_efficiency
 
-    for fam in ("blackwell", "cdna3", "hopper", "blackwell-ultra", "ascend-910"):
+    ratios = set()
+    for fam in ("blackwell", "cdna3", "hopper", "blackwell-ultra", "ascend-910", "ampere"):
         cal = compute_calibration(fam)
         scal = serving_calibration(fam)
+        assert not scal.gemm  # the shipped file has no per-family serving efficiencies
+        ratios.add(scal.forward_gemm_ratio)
         for prec in ("bf16", "fp8", "fp4"):
             eta = gemm_efficiency(cal, prec, scal)
-            assert 0.0 < eta <= 1.0
-            base = cal.gemm_efficiency_for(prec)
-            key = {"bf16": "", "fp8": "_fp8", "fp4": "_fp4"}[prec]
-            assert eta == (scal.gemm[key] if key in scal.gemm else base)
-    # a family without serving GEMM values uses the compute calibration unchanged
-    assert not serving_calibration("ascend-910").gemm
+            assert eta == pytest.approx(
+                min(1.0, cal.gemm_efficiency_for(prec) * scal.forward_gemm_ratio)
+            )
+            assert cal.gemm_efficiency_for(prec) < eta <= 1.0
+    assert len(ratios) == 1
+    with overridden("hopper", gemm_efficiency_fp8=0.42):
+        scal = serving_calibration("hopper")
+        assert gemm_efficiency(compute_calibration("hopper"), "fp8", scal) == 0.42
+    with overridden("hopper", forward_gemm_ratio=50.0), pytest.raises(SpecError, match="forward"):
+        serving_calibration("hopper")
 
 
 def test_serving_gemm_efficiency_scales_compute_bound_decode() -> None:
@@ -413,6 +423,27 @@ def test_serving_fit_on_a_subset_uses_only_those_cases() -> None:
 
     assert err(v) <= err(float(GRID_S[0])) + 1e-12
     assert err(v) < 0.05  # one parameter, one case: the grid step bounds the residual
+
+
+def test_serving_forward_ratio_is_pooled_over_families() -> None:
+    """The forward GEMM ratio is one value fitted over the compute-bound cases of every family
+    given (no per-family GEMM efficiency), and only from at least MIN_GEMM_CASES of them."""
+    from podsim.serving.fit import GRID_FORWARD, MIN_GEMM_CASES, compute_bound, fit_cases
+    from podsim.validate.runner import BUILTIN_CASES, load_cases
+
+    cases = [c for _, c in load_cases(BUILTIN_CASES) if getattr(c, "kind", "") == "serving"]
+    by_family: dict[str, object] = {}
+    for c in cases:
+        if compute_bound(c):
+            by_family.setdefault(catalog.chip(c.system.chip).family, c)
+    picked = list(by_family.values())[:MIN_GEMM_CASES]
+    assert len({catalog.chip(c.system.chip).family for c in picked}) == MIN_GEMM_CASES
+    table = fit_cases(picked)
+    row = table["default"]["forward_gemm_ratio"]
+    assert row["cases"] == MIN_GEMM_CASES
+    assert GRID_FORWARD[0] <= row["value"] <= GRID_FORWARD[-1]
+    assert not any(k.startswith("gemm_efficiency") for rows in table.values() for k in rows)
+    assert "forward_gemm_ratio" not in fit_cases(picked[:-1]).get("default", {})
 
 
 @given(st.floats(-3.0, 3.0), st.floats(0.01, 1.0))

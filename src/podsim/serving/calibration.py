@@ -3,14 +3,19 @@
 * ``step_overhead_s`` -- the host-side time of one serving iteration that no kernel accounts for
   (scheduler, sampling and detokenisation hand-off, input preparation, CUDA-graph / ACL-graph
   launch). Fitted on the family's small-batch serving cases; families with none use ``default``.
-* ``gemm_efficiency`` / ``gemm_efficiency_fp8`` / ``gemm_efficiency_fp4`` (optional) -- the
-  fraction of the dense peak at that precision that an inference engine's forward GEMMs sustain.
-  The compute calibration's GEMM efficiencies are fitted on whole *training* steps and absorb
-  training-only costs (backward and weight-gradient GEMMs, NVFP4 training's random Hadamard
-  transforms and BF16 layers, optimizer and framework overheads); serving engines run forward
-  GEMMs only, with kernels autotuned per shape (TensorRT-LLM / vLLM / hipBLASLt). Where a family
-  and precision have compute-bound serving cases the serving value is fitted on them; elsewhere
-  the compute calibration's value is used unchanged.
+* ``forward_gemm_ratio`` (``default``, one value for every family) -- an inference engine's
+  forward GEMMs' efficiency relative to the compute calibration's. Those efficiencies are fitted
+  on whole *training* steps and absorb training-only costs (backward and weight-gradient GEMMs,
+  NVFP4 training's random Hadamard transforms and BF16 layers, optimizer and framework
+  overheads); serving engines run forward GEMMs only, with kernels autotuned per shape
+  (TensorRT-LLM / vLLM / hipBLASLt). The serving efficiency of a family and precision is the
+  compute calibration's times this ratio (at most 1), so each family keeps what its training fit
+  says about its hardware and only the forward/training difference is fitted, pooled over the
+  compute-bound serving cases of every family.
+* ``gemm_efficiency`` / ``gemm_efficiency_fp8`` / ``gemm_efficiency_fp4`` (optional, per family)
+  -- a measured serving GEMM efficiency at that precision, used instead of the ratio (the
+  shipped file has none: per-family values fitted on the two to eight cases a family has
+  predicted held-out cases worse than the pooled ratio, ``benchmarks/cross_validate.py``).
 * ``grouped_gemm_ratio`` (optional, ``default`` or per family): expert (grouped) GEMMs'
   efficiency relative to the dense GEMMs in serving; absent, the compute calibration's training
   ratio. ``grouped_m0``: the rows (tokens) at which partly filled GEMM tiles halve it (default:
@@ -46,11 +51,17 @@ class ServingCalibration:
     # compute calibration's grouped_gemm_ratio), and the tokens per expert at which it halves
     grouped_gemm_ratio: float | None = None
     grouped_m0: float = 0.0
+    # forward (inference) GEMMs' efficiency over the compute calibration's (training-fitted)
+    forward_gemm_ratio: float = 1.0
 
     def gemm_efficiency_for(self, precision: str, fallback: float) -> float:
-        """The serving GEMM efficiency at ``precision``, else ``fallback`` (the compute
-        calibration's)."""
-        return float(self.gemm.get(PRECISION_CLASS[precision], fallback))
+        """The serving GEMM efficiency at ``precision``: the family's own value where the file
+        gives one, else ``fallback`` (the compute calibration's) times the forward ratio, at
+        most 1."""
+        own = self.gemm.get(PRECISION_CLASS[precision])
+        if own is not None:
+            return float(own)
+        return min(1.0, float(fallback) * self.forward_gemm_ratio)
 
 
 @cache
@@ -107,6 +118,8 @@ def serving_calibration(family: str) -> ServingCalibration:
         checked(
             ratio, 0.0 < ratio <= 1.0, "grouped GEMM ratio must be in (0, 1]", "grouped_gemm_ratio"
         )
+    fwd = _value(fam.get("forward_gemm_ratio", default.get("forward_gemm_ratio", 1.0)))
+    checked(fwd, 0.0 < fwd <= 3.0, "forward GEMM ratio must be in (0, 3]", "forward_gemm_ratio")
     # tile filling is the hardware's GEMM property: the compute calibration's gemm_m0 (one
     # measured figure for training and serving) unless the serving file overrides it
     from podsim.cost.compute import compute_calibration
@@ -116,4 +129,6 @@ def serving_calibration(family: str) -> ServingCalibration:
     )
     checked(m0, 0.0 <= m0 < 1.0e5, "grouped_m0 must be in [0, 1e5) tokens", "grouped_m0")
     src = raw.get("source", "") if isinstance(raw, dict) else ""
-    return ServingCalibration(family, v, bool(fam.get("fitted", False)), str(src), gemm, ratio, m0)
+    return ServingCalibration(
+        family, v, bool(fam.get("fitted", False)), str(src), gemm, ratio, m0, fwd
+    )

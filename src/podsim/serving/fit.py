@@ -7,11 +7,15 @@ Two kinds of parameter, each identified by the cases in which it dominates the p
   *small-batch* cases. Only those identify a per-iteration fixed cost -- a given batch of at most
   ``SMALL_BATCH`` sequences per attention group, or a TPOT target of at most ``TIGHT_TPOT_S`` --
   elsewhere the iteration is hundreds of milliseconds of batch-proportional work.
-* ``gemm_efficiency[_fp8|_fp4]`` (per family and precision class): the same criterion over the
-  family's *compute-bound* cases at that precision -- dense models (no routed experts) that are
-  not small-batch, where the iteration is dominated by the GEMMs' FLOPs (the batch an engine
-  runs for throughput makes every GEMM compute-bound). MoE cases are left out: their time mixes
-  expert GEMMs, all-to-all and attention.
+* ``forward_gemm_ratio`` (one value for all families, ``default``): the same criterion over
+  every family's *compute-bound* cases -- dense models (no routed experts) that are not
+  small-batch, where the iteration is dominated by the GEMMs' FLOPs (the batch an engine runs for
+  throughput makes every GEMM compute-bound). A family's serving GEMM efficiency is its
+  training-fitted one (compute calibration) times this ratio. MoE cases are left out: their time
+  mixes expert GEMMs, all-to-all and attention. One pooled ratio replaced per-family serving
+  efficiencies (2026-11-29): with two to eight compute-bound cases per family those followed
+  their own cases, and predicted cases held out of the fit worse (5-fold held-out serving
+  median 17.2% per family, 14.2% pooled; ``benchmarks/cross_validate.py``).
 * ``grouped_gemm_ratio`` (one value for all families, ``default``): the same criterion over
   every mixture-of-experts case that is not small-batch -- the expert GEMMs' efficiency relative
   to the dense GEMMs. (``grouped_m0``, the per-expert token count at which tile filling halves
@@ -20,9 +24,9 @@ Two kinds of parameter, each identified by the cases in which it dominates the p
 The loss, and how it compares with the median used before on cases held out of the fit, is
 documented in :mod:`podsim.validate.fit_loss`.
 
-They are fitted in turn (overhead, efficiency, ratio; twice); one value per family and
-precision, never per case, and a GEMM efficiency only from at least ``MIN_GEMM_CASES`` cases.
-Families without such cases keep the documented default (the compute calibration's efficiency).
+They are fitted in turn (overheads, forward ratio, grouped ratio; twice); never per case, and
+the forward ratio only from at least ``MIN_GEMM_CASES`` cases. Families without small-batch
+cases keep the documented default step overhead.
 ``python -m podsim.serving.fit CASES.yaml`` prints the table; the values go into
 ``catalog/data/calibration/serving.yaml`` by hand, with the basis.
 """
@@ -35,9 +39,8 @@ from collections import defaultdict
 import numpy as np
 
 from podsim import catalog
-from podsim.cost.compute import PRECISION_CLASS
 from podsim.errors import PodsimError
-from podsim.serving.calibration import GEMM_KEYS, overridden
+from podsim.serving.calibration import overridden
 from podsim.serving.predict import predict_serving_case
 from podsim.spec.case import ValidationCase
 from podsim.validate.fit_loss import fit_loss
@@ -45,11 +48,11 @@ from podsim.validate.runner import load_cases
 
 SMALL_BATCH = 32
 TIGHT_TPOT_S = 0.020
-GRID_S = np.concatenate([np.arange(0.0, 5.0e-3, 2.5e-4), np.arange(5.0e-3, 2.0e-2 + 1e-9, 1.0e-3)])
-GRID_ETA = np.round(np.arange(0.20, 0.901, 0.01), 2)
+GRID_S = np.round(np.arange(0.0, 2.0e-2 + 1e-9, 2.5e-4), 6)
+GRID_FORWARD = np.round(np.arange(0.80, 1.601, 0.01), 2)
 GRID_RATIO = np.round(np.arange(0.30, 1.001, 0.05), 2)
 ROUNDS = 2
-# a GEMM efficiency is fitted only where at least this many compute-bound cases identify it
+# the forward GEMM ratio is fitted only where at least this many compute-bound cases identify it
 # (with two, the loss is flat over a wide range of values)
 MIN_GEMM_CASES = 3
 
@@ -123,56 +126,54 @@ def fit(path: str) -> dict[str, dict]:
 
 def fit_cases(cases: list[ValidationCase], criterion: str = "tukey") -> dict[str, dict]:
     """{family: {key: {value, cases, rms_log_error, median_abs_error}}} for every family with
-    cases (key: ``step_overhead_s`` or a ``gemm_efficiency*`` key; family ``default``: the
-    grouped-GEMM ratio). Cases of another kind are ignored."""
+    cases (key: ``step_overhead_s``; family ``default``: the pooled ``forward_gemm_ratio`` and
+    ``grouped_gemm_ratio``). Cases of another kind are ignored."""
     cases = [c for c in cases if c.kind == "serving" and c.serving is not None]
+
+    def family(c: ValidationCase) -> str:
+        return catalog.chip(c.system.chip).family
+
     small: dict[str, list[ValidationCase]] = defaultdict(list)
-    bound: dict[tuple[str, str], list[ValidationCase]] = defaultdict(list)
     for c in cases:
-        fam = catalog.chip(c.system.chip).family
         if small_batch(c):
-            small[fam].append(c)
-        elif compute_bound(c):
-            bound[(fam, GEMM_KEYS[PRECISION_CLASS[c.serving.precision]])].append(c)
+            small[family(c)].append(c)
+    bound = [(family(c), c) for c in cases if compute_bound(c)]
+    moe_cases = [(family(c), c) for c in cases if moe_throughput(c)]
     table: dict[str, dict] = defaultdict(dict)
     current: dict[str, dict[str, float]] = defaultdict(dict)
-    moe_cases: list[tuple[str, ValidationCase]] = []
-    for c in cases:
-        if moe_throughput(c):
-            moe_cases.append((catalog.chip(c.system.chip).family, c))
+    shared: dict[str, float] = {}  # pooled values, the same for every family
+
+    def values(fam: str) -> dict[str, float]:
+        return {**shared, **current[fam]}
+
+    def pooled(key: str, pairs: list[tuple[str, ValidationCase]], grid, minimum: int) -> None:
+        """One value of ``key`` for every family, fitted over ``pairs`` (family, case)."""
+        if len(pairs) < minimum:
+            return
+
+        def ev(g: float) -> np.ndarray:
+            out = []
+            for fam, c in pairs:
+                with overridden(fam, **{**values(fam), key: g}):
+                    out.append(_log_errors([c])[0])
+            return np.asarray(out)
+
+        r = _best(ev, grid, criterion)
+        if r is not None:
+            table["default"][key] = _row(r[0], [c for _, c in pairs], r[1])
+            shared[key] = r[0]
+
     for _ in range(ROUNDS):
         for fam, cs in sorted(small.items()):
-            with overridden(fam, **current[fam]):
+            with overridden(fam, **values(fam)):
                 r = _best(lambda g, cs=cs: _log_errors(cs, g), GRID_S, criterion)
             if r is not None:
                 table[fam]["step_overhead_s"] = _row(r[0], cs, r[1])
                 current[fam]["step_overhead_s"] = r[0]
-        for (fam, key), cs in sorted(bound.items()):
-            if len(cs) < MIN_GEMM_CASES:
-                continue
-
-            def ev(g: float, fam=fam, key=key, cs=cs) -> np.ndarray:
-                with overridden(fam, **{**current[fam], key: g}):
-                    return _log_errors(cs)
-
-            r = _best(ev, GRID_ETA, criterion)
-            if r is not None:
-                table[fam][key] = _row(r[0], cs, r[1])
-                current[fam][key] = r[0]
-        if moe_cases:
-            # one ratio for every family (the expert GEMM kernels' loss against dense GEMMs)
-            def ev_ratio(g: float) -> np.ndarray:
-                out = []
-                for fam, c in moe_cases:
-                    with overridden(fam, **{**current[fam], "grouped_gemm_ratio": g}):
-                        out.append(_log_errors([c])[0])
-                return np.asarray(out)
-
-            r = _best(ev_ratio, GRID_RATIO, criterion)
-            if r is not None:
-                table["default"]["grouped_gemm_ratio"] = _row(r[0], [c for _, c in moe_cases], r[1])
-                for fam in {f for f, _ in moe_cases}:
-                    current[fam]["grouped_gemm_ratio"] = r[0]
+        # forward GEMMs over the training fit's, pooled over every family's compute-bound cases
+        pooled("forward_gemm_ratio", bound, GRID_FORWARD, MIN_GEMM_CASES)
+        # the expert GEMM kernels' loss against dense GEMMs, pooled over the MoE cases
+        pooled("grouped_gemm_ratio", moe_cases, GRID_RATIO, 1)
     return dict(table)
 
 

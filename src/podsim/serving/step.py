@@ -32,9 +32,10 @@ Per layer and chip (busiest chip):
   (:mod:`podsim.cost.collectives`).
 * Fixed costs: a per-kernel cost (compute calibration) for the kernels of each layer, and a
   per-iteration engine overhead (serving calibration).
-* GEMM efficiencies: the serving calibration's per family and precision where it has them
-  (forward-only inference GEMMs), else the compute calibration's; FP4 MLA models run their
-  attention projections at FP8 (:func:`attention_precision`).
+* GEMM efficiencies: the compute calibration's (training-fitted) per family and precision times
+  the serving calibration's forward ratio (forward-only inference GEMMs), or a family's own
+  serving value where the serving calibration has one; FP4 MLA models run their attention
+  projections at FP8 (:func:`attention_precision`).
 
 Pipeline parallelism keeps ``pp`` micro-batches in flight: each stage runs ``seqs/pp`` sequences
 through its layers, and a token's iteration visits every stage, so the iteration takes the whole
@@ -133,8 +134,9 @@ def busiest_prompts(mean_prompts, dp) -> np.ndarray:
 
 
 def gemm_efficiency(cal, precision: str, scal=None) -> float:
-    """GEMM efficiency at ``precision``: the serving calibration's where it has one for the
-    family and precision, else the compute calibration's (per-precision where it has it)."""
+    """GEMM efficiency at ``precision``: the compute calibration's (per-precision where it has
+    it), and in serving (``scal`` given) that times the forward ratio, or the family's own
+    serving value (:meth:`ServingCalibration.gemm_efficiency_for`)."""
     fn = getattr(cal, "gemm_efficiency_for", None)
     base = float(fn(precision)) if fn is not None else float(cal.gemm_efficiency)
     return base if scal is None else scal.gemm_efficiency_for(precision, base)
