@@ -201,3 +201,30 @@ def test_latency_targets_read_the_same_in_serve_and_plan_serve() -> None:
     a = json.loads(runner.invoke(app, [*plan, "--tpot", "30"]).stdout)
     b = json.loads(runner.invoke(app, [*plan, "--tpot", "30 ms"]).stdout)
     assert a["best"][0]["tpot_s"] == b["best"][0]["tpot_s"] <= 0.03
+
+
+def test_reserved_kv_caps_the_batch_and_is_reported() -> None:
+    """--max-output-len: each admitted request reserves KV for prompt + that many outputs
+    (TensorRT-LLM's no-evict scheduler), so the batch in memory is smaller than with paged KV
+    at the mean context, and the table and JSON say which allocation was assumed."""
+    args = [*BASE, "--input-len", "1024", "--output-len", "512", "--json"]
+    paged = json.loads(runner.invoke(app, args).output)
+    res = runner.invoke(app, [*args, "--max-output-len", "8192"])
+    assert res.exit_code == 0, res.output
+    reserved = json.loads(res.output)
+    assert paged["kv_allocation"] == "paged" and reserved["kv_allocation"] == "reserved"
+    assert paged["kv_tokens_per_sequence"] == 1024 + 512 / 2
+    assert reserved["kv_tokens_per_sequence"] == 1024 + 8192
+    assert reserved["max_batch_in_memory"] < paged["max_batch_in_memory"]
+    assert reserved["batch"] <= reserved["max_batch_in_memory"]
+    assert reserved["fits"]
+    text = runner.invoke(app, [*BASE, "--max-output-len", "4096"]).output
+    assert "reserved" in text and "4,096 max out" in text
+
+
+def test_error_max_output_below_mean() -> None:
+    _error(
+        _podsim(*BASE, "--output-len", "1024", "--max-output-len", "100"),
+        "max_output_len",
+        "mean output",
+    )

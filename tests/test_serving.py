@@ -681,3 +681,53 @@ def test_a_fit_whose_cases_are_all_outliers_keeps_the_default() -> None:
     assert _best(lambda g: np.array([3.0 + g, -2.5]), grid) is None
     value, e = _best(lambda g: np.array([g - 0.5, 0.1]), grid)
     assert abs(value - 0.5) <= 0.05 and e.shape == (2,)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.sampled_from(["llama3-70b", "deepseek-r1"]),
+    st.integers(64, 8192),
+    st.integers(16, 4096),
+    st.floats(1.0, 8.0),
+    st.sampled_from(["decode", "end_to_end"]),
+)
+def test_reserving_kv_for_the_longest_output_never_admits_more(
+    model: str, input_len: int, output_len: int, headroom: float, phase: str
+) -> None:
+    """Reserving KV for prompt + max output per request (no-evict scheduling) holds at least
+    the paged mean context per sequence, so the batch in memory never grows; a longer reserved
+    output never admits more; the chosen batch fits."""
+    from podsim.serving.slo import batch_limit, memory_context
+
+    m = catalog.model(model)
+    moe = m.moe is not None
+    kw = dict(
+        input_len=float(input_len),
+        output_len=float(output_len),
+        phase=phase,
+        precision="fp8",
+        kv_precision="fp8",
+        tp=1 if moe else 8,
+        ep=8 if moe else 1,
+        dp=8 if moe else 1,
+    )
+    sysm = _sys("b200")
+    paged = ServingConfig(m, sysm, **kw)
+    short = ServingConfig(m, sysm, **kw, max_output_len=float(output_len) * headroom)
+    long = ServingConfig(m, sysm, **kw, max_output_len=float(output_len) * headroom * 2)
+    assert memory_context(short) >= memory_context(paged)
+    assert batch_limit(long) <= batch_limit(short) <= batch_limit(paged)
+    if batch_limit(short) >= 1:
+        point = choose_batch(short).unconstrained
+        assert point["batch"] <= batch_limit(short)
+        assert point["fits"]
+
+
+def test_max_output_len_below_the_mean_is_rejected() -> None:
+    from podsim.errors import SpecError as Err
+    from podsim.serving.predict import simulate as sim
+
+    spec = ServingSpec(input_len=512, output_len=1024, tp=8, precision="fp8")
+    with pytest.raises(Err, match="mean output") as e:
+        sim(catalog.model("llama3-70b"), _sys("h100"), spec, max_output_len=100)
+    assert e.value.field == "max_output_len"

@@ -197,6 +197,11 @@ def plan_serve(
     output_cv: float = typer.Option(
         0.0, help="output-length std / mean (0: fixed; ~1 for long-tailed answers)"
     ),
+    max_output_len: int = typer.Option(
+        None,
+        help="reserve KV for the prompt plus this many output tokens per request "
+        "(TensorRT-LLM's no-evict scheduler; default: allocated as sequences grow)",
+    ),
     objective: str = typer.Option("chip", help="tokens/s per: chip | kw | dollar"),
     top: int = typer.Option(10),
     tp_cap: int = typer.Option(None),
@@ -228,6 +233,7 @@ def plan_serve(
         phase=phase,
         draft_tokens=draft_tokens,
         output_cv=output_cv,
+        max_output_len=max_output_len,
         objective=objective,
         top=top,
         tp_cap=tp_cap,
@@ -288,6 +294,7 @@ def plan_serve(
     console.print(
         f"[bold]{m.name}[/] on [bold]{sysm.name}[/] ({sysm.chips:,} chips), {precision}, "
         f"{input_len} in / {output_len} out, {phase}, {targets}, per {objective}"
+        + (f", KV reserved for {max_output_len:,} output tokens" if max_output_len else "")
     )
     console.print(
         f"considered {res.considered:,} plans, valid {res.valid:,}, fit in memory "

@@ -66,6 +66,12 @@ def serve(
         help="output-length std / mean of the workload (0: fixed; ~1 for long-tailed answers): "
         "long answers stay in the batch longer, so the mean KV context grows",
     ),
+    max_output_len: int = typer.Option(
+        None,
+        help="reserve KV cache for the prompt plus this many output tokens per admitted "
+        "request, as TensorRT-LLM's default no-evict scheduler does (default: KV pages "
+        "allocated as sequences grow, as vLLM and SGLang do)",
+    ),
     disaggregate: bool = typer.Option(
         False, help="size prefill and decode pools (same plan for both) instead"
     ),
@@ -77,7 +83,7 @@ def serve(
     """Predict serving MODEL on SYSTEM: latency, throughput, memory and where the time goes."""
     from podsim.serving.disagg import disaggregate as run_disagg
     from podsim.serving.predict import check_plan, config_for, simulate
-    from podsim.serving.slo import choose_batch
+    from podsim.serving.slo import choose_batch, memory_context
 
     m = catalog.model(model)
     sysm = resolve_system_arg(system, chips)
@@ -119,6 +125,7 @@ def serve(
             spec.model_copy(update={"phase": "decode", "batch": None}),
             moe_imbalance=moe_imbalance,
             output_cv=output_cv,
+            max_output_len=max_output_len,
         )
         res = run_disagg(pre, dec, tpot=t_tpot, ttft=t_ttft, network=kv_network, chips=n)
         out = {**head, "disaggregated": res.as_dict()}
@@ -156,7 +163,14 @@ def serve(
         ]
         console.print(table(None, ["", "value"], rows))
         return
-    c, point, choice = simulate(m, sysm, spec, moe_imbalance=moe_imbalance, output_cv=output_cv)
+    c, point, choice = simulate(
+        m,
+        sysm,
+        spec,
+        moe_imbalance=moe_imbalance,
+        output_cv=output_cv,
+        max_output_len=max_output_len,
+    )
     tps_sys = point["tokens_per_s_per_chip"] * n
     out = {
         **head,
@@ -198,6 +212,8 @@ def serve(
             }
         except PlanError:
             pass
+    out["kv_tokens_per_sequence"] = memory_context(c)
+    out["kv_allocation"] = "reserved" if c.max_output_len is not None else "paged"
     out.update(_plant_figures(sysm, tps_sys))
     if as_json:
         emit_json(out)
@@ -217,6 +233,16 @@ def serve(
         ["tokens/s per chip (in+out)", f"{out['tokens_per_s_per_chip']:,.1f}"],
         ["tokens/s system (in+out)", f"{tps_sys:,.0f}"],
     ]
+    if phase != "prefill":
+        held = f"{out['kv_tokens_per_sequence']:,.0f} tokens"
+        held += (
+            f" (reserved: {input_len:,} in + {max_output_len:,} max out)"
+            if max_output_len is not None
+            else " (mean context, paged)"
+        )
+        rows.append(["KV cache held per sequence", held])
+    if "max_batch_in_memory" in out:
+        rows.append(["largest batch in memory", f"{out['max_batch_in_memory']:,}"])
     for key, label in (
         ("tokens_per_s_per_kw_it", "tokens/s per kW (IT)"),
         ("tokens_per_s_per_kw_facility", "tokens/s per kW (facility)"),

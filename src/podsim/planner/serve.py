@@ -49,6 +49,7 @@ from podsim.serving.slo import (
     ServingConfig,
     batch_grid,
     batch_limit,
+    check_max_output_len,
     check_output_cv,
     choose_batch,
     evaluate,
@@ -365,9 +366,12 @@ def search_serving(
     allow_offload: bool = False,
     workers: int | None = None,
     output_cv: float = 0.0,
+    max_output_len: float | None = None,
 ) -> ServingSearch:
     """The ``top`` best serving plans of ``m`` on ``system`` (see the module docstring).
-    ``output_cv``: output-length std / mean of the workload (longer mean KV context)."""
+    ``output_cv``: output-length std / mean of the workload (longer mean KV context);
+    ``max_output_len``: KV reserved per admitted request for the prompt plus this many output
+    tokens (TensorRT-LLM's no-evict scheduler), None: allocated as sequences grow."""
     if phase not in PHASES:
         raise SpecError("unknown phase", field="phase", value=phase, allowed=", ".join(PHASES))
     if objective not in OBJECTIVES:
@@ -382,6 +386,7 @@ def search_serving(
     rejected = {r: int(np.count_nonzero(v)) for r, v in reasons.items()}
     n = plans["tp"].size
     check_output_cv(output_cv)
+    check_max_output_len(max_output_len, float(output_len))
     common = dict(
         input_len=float(input_len),
         output_len=float(output_len),
@@ -389,6 +394,7 @@ def search_serving(
         kv_precision=kv_precision,
         acceptance=acceptance,
         output_cv=float(output_cv),
+        max_output_len=None if max_output_len is None else float(max_output_len),
     )
     phases = ("prefill", "decode") if phase == "disaggregated" else (phase,)
     found: dict[str, list[dict]] = {ph: [] for ph in phases}

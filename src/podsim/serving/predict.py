@@ -21,6 +21,7 @@ from podsim.hardware.system import System, system_for_case
 from podsim.serving.slo import (
     BatchChoice,
     ServingConfig,
+    check_max_output_len,
     check_output_cv,
     choose_batch,
     evaluate,
@@ -76,8 +77,10 @@ def config_for(
     step_overhead: float | None = None,
     moe_imbalance: float | None = None,
     output_cv: float = 0.0,
+    max_output_len: float | None = None,
 ) -> ServingConfig:
     check_output_cv(output_cv)
+    check_max_output_len(max_output_len, float(s.output_len))
     spec = s.speculative
     return ServingConfig(
         model=m,
@@ -100,6 +103,7 @@ def config_for(
         step_overhead=step_overhead,
         moe_imbalance=DEFAULT_MOE_IMBALANCE if moe_imbalance is None else moe_imbalance,
         output_cv=output_cv,
+        max_output_len=None if max_output_len is None else float(max_output_len),
     )
 
 
@@ -111,11 +115,14 @@ def simulate(
     step_overhead: float | None = None,
     moe_imbalance: float | None = None,
     output_cv: float = 0.0,
+    max_output_len: float | None = None,
 ) -> tuple[ServingConfig, dict, BatchChoice | None]:
     """(config, chosen point, batch choice) for a serving spec on a system. ``output_cv``: the
     coefficient of variation of the output length (0: all ``output_len`` long); long-tailed
     outputs keep long sequences in the batch longer, so the mean cached context grows
-    (:attr:`podsim.serving.slo.ServingConfig.decode_context`)."""
+    (:attr:`podsim.serving.slo.ServingConfig.decode_context`). ``max_output_len``: the engine
+    reserves KV for the prompt plus this many output tokens per admitted request (TensorRT-LLM's
+    no-evict scheduler; :func:`podsim.serving.slo.memory_context`); None: pages on demand."""
     check_plan(m, system.chips, s)
     if moe_imbalance is not None and not 1.0 <= moe_imbalance <= 64.0:
         raise SpecError(
@@ -125,7 +132,13 @@ def simulate(
             allowed="1 to 64",
         )
     c = config_for(
-        m, system, s, step_overhead=step_overhead, moe_imbalance=moe_imbalance, output_cv=output_cv
+        m,
+        system,
+        s,
+        step_overhead=step_overhead,
+        moe_imbalance=moe_imbalance,
+        output_cv=output_cv,
+        max_output_len=max_output_len,
     )
     tpot = s.slo.tpot if s.slo else None
     ttft = s.slo.ttft if s.slo else None

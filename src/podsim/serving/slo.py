@@ -56,6 +56,20 @@ def check_output_cv(output_cv: float) -> None:
         )
 
 
+def check_max_output_len(max_output_len: float | None, output_len: float) -> None:
+    """Reject a reserved output length below the mean output, or absurd, with the reason."""
+    if max_output_len is None:
+        return
+    if not output_len <= max_output_len <= 1.0e7:
+        raise SpecError(
+            "the longest output the engine reserves KV cache for cannot be below the mean "
+            "output length",
+            field="max_output_len",
+            value=max_output_len,
+            allowed=f"{output_len:,.0f} (the mean output) to 10,000,000 tokens",
+        )
+
+
 @dataclass
 class ServingConfig:
     """Everything but the batch (scalars)."""
@@ -77,6 +91,9 @@ class ServingConfig:
     step_overhead: float | None = None  # None: the family's serving calibration
     # coefficient of variation of the output length (0: every sequence output_len long)
     output_cv: float = 0.0
+    # None: KV pages allocated as sequences grow; else each admitted request reserves KV for
+    # input_len + max_output_len tokens (see memory_context)
+    max_output_len: float | None = None
 
     @property
     def group_chips(self) -> int:
@@ -173,7 +190,20 @@ def tokens_per_seq_per_step(c: ServingConfig) -> float:
 
 
 def memory_context(c: ServingConfig) -> float:
-    return c.input_len if c.phase == "prefill" else c.decode_context
+    """Cached tokens per sequence that HBM must hold. Prefill: the prompt. Decoding: the
+    steady-state mean context (:attr:`ServingConfig.decode_context`) when the engine allocates
+    KV pages as sequences grow and preempts when full (vLLM PagedAttention, SGLang), or
+    ``input_len + max_output_len`` when it reserves each admitted request's longest possible
+    sequence so that no running request is ever evicted (TensorRT-LLM's default
+    ``GUARANTEED_NO_EVICT`` capacity scheduler, which admits a request only if the KV cache
+    can hold its prompt plus ``max_new_tokens``). For a reasoning workload (MLPerf DeepSeek-R1:
+    mean output 3,886 tokens, limit 20,000) the reservation is several times the mean context,
+    and it, not the compute, caps the batch."""
+    if c.phase == "prefill":
+        return c.input_len
+    if c.max_output_len is not None:
+        return c.input_len + c.max_output_len
+    return c.decode_context
 
 
 def batch_limit(c: ServingConfig) -> int:
