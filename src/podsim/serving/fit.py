@@ -15,7 +15,7 @@ Two kinds of parameter, each identified by the cases in which it dominates the p
   mixes expert GEMMs, all-to-all and attention. One pooled ratio replaced per-family serving
   efficiencies (2026-11-29): with two to eight compute-bound cases per family those followed
   their own cases, and predicted cases held out of the fit worse (5-fold held-out serving
-  median 17.2% per family, 14.2% pooled; ``benchmarks/cross_validate.py``).
+  median 17.2% per family, 14.9% pooled; ``benchmarks/cross_validate.py``).
 * ``grouped_gemm_ratio`` (one value for all families, ``default``): the same criterion over
   every mixture-of-experts case that is not small-batch -- the expert GEMMs' efficiency relative
   to the dense GEMMs. (``grouped_m0``, the per-expert token count at which tile filling halves
