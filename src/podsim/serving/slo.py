@@ -196,9 +196,12 @@ def memory_context(c: ServingConfig) -> float:
     ``input_len + max_output_len`` when it reserves each admitted request's longest possible
     sequence so that no running request is ever evicted (TensorRT-LLM's default
     ``GUARANTEED_NO_EVICT`` capacity scheduler, which admits a request only if the KV cache
-    can hold its prompt plus ``max_new_tokens``). For a reasoning workload (MLPerf DeepSeek-R1:
-    mean output 3,886 tokens, limit 20,000) the reservation is several times the mean context,
-    and it, not the compute, caps the batch."""
+    can hold its prompt plus ``max_new_tokens``; https://nvidia.github.io/TensorRT-LLM/
+    performance/performance-tuning-guide/useful-runtime-flags.html, and NVIDIA Dynamo's
+    scheduler mocker, which reserves "prompt plus maximum output" for it). For a reasoning
+    workload (MLPerf DeepSeek-R1: mean output 3,886 tokens, limit 20,000,
+    https://mlcommons.org/2025/09/deepseek-inference-5-1/) the reservation is several times the
+    mean context, and it, not the compute, caps the batch."""
     if c.phase == "prefill":
         return c.input_len
     if c.max_output_len is not None:
