@@ -342,7 +342,8 @@ def test_disaggregation_balances_pools() -> None:
 def test_serving_gemm_efficiency_is_the_training_fit_times_the_forward_ratio() -> None:
     """Every family's serving GEMM efficiency is its compute (training-fitted) efficiency times
     the one pooled forward ratio, at most 1 -- inference runs forward GEMMs only, so the ratio
-    is above 1 -- unless the file gives the family its own value."""
+    is above 1; a per-family serving efficiency (the rule before 2026-11-29) is rejected, not
+    silently ignored."""
     from podsim.cost.compute import compute_calibration
     from podsim.serving.calibration import overridden, serving_calibration
     from podsim.serving.step import gemm_efficiency
@@ -351,7 +352,6 @@ def test_serving_gemm_efficiency_is_the_training_fit_times_the_forward_ratio() -
     for fam in ("blackwell", "cdna3", "hopper", "blackwell-ultra", "ascend-910", "ampere"):
         cal = compute_calibration(fam)
         scal = serving_calibration(fam)
-        assert not scal.gemm  # the shipped file has no per-family serving efficiencies
         ratios.add(scal.forward_gemm_ratio)
         for prec in ("bf16", "fp8", "fp4"):
             eta = gemm_efficiency(cal, prec, scal)
@@ -360,30 +360,30 @@ def test_serving_gemm_efficiency_is_the_training_fit_times_the_forward_ratio() -
             )
             assert cal.gemm_efficiency_for(prec) < eta <= 1.0
     assert len(ratios) == 1
-    with overridden("hopper", gemm_efficiency_fp8=0.42):
-        scal = serving_calibration("hopper")
-        assert gemm_efficiency(compute_calibration("hopper"), "fp8", scal) == 0.42
+    with overridden("hopper", gemm_efficiency_fp8=0.42), pytest.raises(SpecError, match="forward"):
+        serving_calibration("hopper")
     with overridden("hopper", forward_gemm_ratio=50.0), pytest.raises(SpecError, match="forward"):
         serving_calibration("hopper")
 
 
 def test_serving_gemm_efficiency_scales_compute_bound_decode() -> None:
-    """A compute-bound iteration's fp4 GEMM time grows as the serving fp4 GEMM efficiency falls
-    (the 16-bit LM head does not change); the override is undone on leaving the context."""
+    """A compute-bound iteration's GEMM time grows as the serving GEMM efficiency falls (the
+    forward ratio halved: at most twice the time, the memory-bound parts less); the override is
+    undone on leaving the context."""
     from podsim.serving.calibration import overridden, serving_calibration
 
     m = catalog.model("llama3-70b")
     sys_ = _sys("b200")
     kw = dict(prefill_tokens=16384.0, prompt_len=1024.0, tp=1, precision="fp4")
     before = serving_step(m, sys_, **kw).breakdown["gemm_compute"]
-    with overridden("blackwell", gemm_efficiency_fp4=0.5):
+    with overridden("blackwell", forward_gemm_ratio=1.5):
         half = serving_step(m, sys_, **kw).breakdown["gemm_compute"]
-        with overridden("blackwell", gemm_efficiency_fp4=0.25):
+        with overridden("blackwell", forward_gemm_ratio=0.75):
             quarter = serving_step(m, sys_, **kw).breakdown["gemm_compute"]
     assert float(half) > 0
     assert 1.8 * float(half) < float(quarter) <= 2.0 * float(half) * (1 + 1e-9)
     assert float(serving_step(m, sys_, **kw).breakdown["gemm_compute"]) == float(before)
-    assert serving_calibration("blackwell").gemm.get("_fp4") != 0.25
+    assert serving_calibration("blackwell").forward_gemm_ratio != 0.75
 
 
 def test_serving_fit_case_classes() -> None:
@@ -427,8 +427,8 @@ def test_serving_fit_on_a_subset_uses_only_those_cases() -> None:
 
 def test_serving_forward_ratio_is_pooled_over_families() -> None:
     """The forward GEMM ratio is one value fitted over the compute-bound cases of every family
-    given (no per-family GEMM efficiency), and only from at least MIN_GEMM_CASES of them."""
-    from podsim.serving.fit import GRID_FORWARD, MIN_GEMM_CASES, compute_bound, fit_cases
+    given (no per-family GEMM efficiency), and only from at least MIN_FORWARD_CASES of them."""
+    from podsim.serving.fit import GRID_FORWARD, MIN_FORWARD_CASES, compute_bound, fit_cases
     from podsim.validate.runner import BUILTIN_CASES, load_cases
 
     cases = [c for _, c in load_cases(BUILTIN_CASES) if getattr(c, "kind", "") == "serving"]
@@ -436,11 +436,11 @@ def test_serving_forward_ratio_is_pooled_over_families() -> None:
     for c in cases:
         if compute_bound(c):
             by_family.setdefault(catalog.chip(c.system.chip).family, c)
-    picked = list(by_family.values())[:MIN_GEMM_CASES]
-    assert len({catalog.chip(c.system.chip).family for c in picked}) == MIN_GEMM_CASES
+    picked = list(by_family.values())[:MIN_FORWARD_CASES]
+    assert len({catalog.chip(c.system.chip).family for c in picked}) == MIN_FORWARD_CASES
     table = fit_cases(picked)
     row = table["default"]["forward_gemm_ratio"]
-    assert row["cases"] == MIN_GEMM_CASES
+    assert row["cases"] == MIN_FORWARD_CASES
     assert GRID_FORWARD[0] <= row["value"] <= GRID_FORWARD[-1]
     assert not any(k.startswith("gemm_efficiency") for rows in table.values() for k in rows)
     assert "forward_gemm_ratio" not in fit_cases(picked[:-1]).get("default", {})

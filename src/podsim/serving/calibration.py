@@ -12,10 +12,9 @@
   compute calibration's times this ratio (at most 1), so each family keeps what its training fit
   says about its hardware and only the forward/training difference is fitted, pooled over the
   compute-bound serving cases of every family.
-* ``gemm_efficiency`` / ``gemm_efficiency_fp8`` / ``gemm_efficiency_fp4`` (optional, per family)
-  -- a measured serving GEMM efficiency at that precision, used instead of the ratio (the
-  shipped file has none: per-family values fitted on the two to eight cases a family has
-  predicted held-out cases worse than the pooled ratio, ``benchmarks/cross_validate.py``).
+  Per-family serving efficiencies (``gemm_efficiency*`` keys, read before 2026-11-29) are
+  rejected with that reason: fitted on the two to eight cases a family has, they predicted
+  held-out cases worse than the pooled ratio (``benchmarks/cross_validate.py``).
 * ``grouped_gemm_ratio`` (optional, ``default`` or per family): expert (grouped) GEMMs'
   efficiency relative to the dense GEMMs in serving; absent, the compute calibration's training
   ratio. ``grouped_m0``: the rows (tokens) at which partly filled GEMM tiles halve it (default:
@@ -29,14 +28,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cache
 
 from podsim.catalog import data_file
-from podsim.cost.compute import PRECISION_CLASS
 from podsim.errors import SpecError
 
-GEMM_KEYS = {"": "gemm_efficiency", "_fp8": "gemm_efficiency_fp8", "_fp4": "gemm_efficiency_fp4"}
+# per-family serving GEMM efficiencies, replaced by the pooled forward ratio (rejected if given)
+RETIRED_KEYS = ("gemm_efficiency", "gemm_efficiency_fp8", "gemm_efficiency_fp4")
 
 
 @dataclass(frozen=True)
@@ -45,8 +44,6 @@ class ServingCalibration:
     step_overhead_s: float
     fitted: bool
     source: str
-    # serving GEMM efficiency per precision class ("", "_fp8", "_fp4"); absent: compute's value
-    gemm: dict[str, float] = field(default_factory=dict)
     # expert GEMMs: efficiency relative to the dense GEMMs at a large M per expert (None: the
     # compute calibration's grouped_gemm_ratio), and the tokens per expert at which it halves
     grouped_gemm_ratio: float | None = None
@@ -54,14 +51,10 @@ class ServingCalibration:
     # forward (inference) GEMMs' efficiency over the compute calibration's (training-fitted)
     forward_gemm_ratio: float = 1.0
 
-    def gemm_efficiency_for(self, precision: str, fallback: float) -> float:
-        """The serving GEMM efficiency at ``precision``: the family's own value where the file
-        gives one, else ``fallback`` (the compute calibration's) times the forward ratio, at
-        most 1."""
-        own = self.gemm.get(PRECISION_CLASS[precision])
-        if own is not None:
-            return float(own)
-        return min(1.0, float(fallback) * self.forward_gemm_ratio)
+    def forward_efficiency(self, training: float) -> float:
+        """The serving GEMM efficiency for a compute-calibration (training-fitted) efficiency
+        ``training``: times the forward ratio, at most 1."""
+        return min(1.0, float(training) * self.forward_gemm_ratio)
 
 
 @cache
@@ -107,11 +100,16 @@ def serving_calibration(family: str) -> ServingCalibration:
     raw = entry["step_overhead_s"]
     v = _value(raw)
     checked(v, 0.0 <= v < 1.0, "step overhead must be in [0, 1) s", "step_overhead_s")
-    gemm: dict[str, float] = {}
-    for cls, key in GEMM_KEYS.items():
+    for key in RETIRED_KEYS:
         if key in fam:
-            g = _value(fam[key])
-            gemm[cls] = checked(g, 0.0 < g <= 1.0, "efficiency must be in (0, 1]", key)
+            raise SpecError(
+                "per-family serving GEMM efficiencies are not read: a family's serving "
+                "efficiency is compute.yaml's times default.forward_gemm_ratio",
+                file="calibration/serving.yaml",
+                field=f"{family}.{key}",
+                value=_value(fam[key]),
+                allowed="forward_gemm_ratio in default",
+            )
     ratio = None
     if "grouped_gemm_ratio" in fam or "grouped_gemm_ratio" in default:
         ratio = _value(fam.get("grouped_gemm_ratio", default.get("grouped_gemm_ratio")))
@@ -129,6 +127,4 @@ def serving_calibration(family: str) -> ServingCalibration:
     )
     checked(m0, 0.0 <= m0 < 1.0e5, "grouped_m0 must be in [0, 1e5) tokens", "grouped_m0")
     src = raw.get("source", "") if isinstance(raw, dict) else ""
-    return ServingCalibration(
-        family, v, bool(fam.get("fitted", False)), str(src), gemm, ratio, m0, fwd
-    )
+    return ServingCalibration(family, v, bool(fam.get("fitted", False)), str(src), ratio, m0, fwd)

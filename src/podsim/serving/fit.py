@@ -25,7 +25,7 @@ The loss, and how it compares with the median used before on cases held out of t
 documented in :mod:`podsim.validate.fit_loss`.
 
 They are fitted in turn (overheads, forward ratio, grouped ratio; twice); never per case, and
-the forward ratio only from at least ``MIN_GEMM_CASES`` cases. Families without small-batch
+the forward ratio only from at least ``MIN_FORWARD_CASES`` cases. Families without small-batch
 cases keep the documented default step overhead.
 ``python -m podsim.serving.fit CASES.yaml`` prints the table; the values go into
 ``catalog/data/calibration/serving.yaml`` by hand, with the basis.
@@ -54,7 +54,7 @@ GRID_RATIO = np.round(np.arange(0.30, 1.001, 0.05), 2)
 ROUNDS = 2
 # the forward GEMM ratio is fitted only where at least this many compute-bound cases identify it
 # (with two, the loss is flat over a wide range of values)
-MIN_GEMM_CASES = 3
+MIN_FORWARD_CASES = 3
 
 
 def small_batch(c: ValidationCase) -> bool:
@@ -171,7 +171,7 @@ def fit_cases(cases: list[ValidationCase], criterion: str = "tukey") -> dict[str
                 table[fam]["step_overhead_s"] = _row(r[0], cs, r[1])
                 current[fam]["step_overhead_s"] = r[0]
         # forward GEMMs over the training fit's, pooled over every family's compute-bound cases
-        pooled("forward_gemm_ratio", bound, GRID_FORWARD, MIN_GEMM_CASES)
+        pooled("forward_gemm_ratio", bound, GRID_FORWARD, MIN_FORWARD_CASES)
         # the expert GEMM kernels' loss against dense GEMMs, pooled over the MoE cases
         pooled("grouped_gemm_ratio", moe_cases, GRID_RATIO, 1)
     return dict(table)

@@ -33,9 +33,8 @@ Per layer and chip (busiest chip):
 * Fixed costs: a per-kernel cost (compute calibration) for the kernels of each layer, and a
   per-iteration engine overhead (serving calibration).
 * GEMM efficiencies: the compute calibration's (training-fitted) per family and precision times
-  the serving calibration's forward ratio (forward-only inference GEMMs), or a family's own
-  serving value where the serving calibration has one; FP4 MLA models run their attention
-  projections at FP8 (:func:`attention_precision`).
+  the serving calibration's forward ratio (forward-only inference GEMMs); FP4 MLA models run
+  their attention projections at FP8 (:func:`attention_precision`).
 
 Pipeline parallelism keeps ``pp`` micro-batches in flight: each stage runs ``seqs/pp`` sequences
 through its layers, and a token's iteration visits every stage, so the iteration takes the whole
@@ -135,11 +134,11 @@ def busiest_prompts(mean_prompts, dp) -> np.ndarray:
 
 def gemm_efficiency(cal, precision: str, scal=None) -> float:
     """GEMM efficiency at ``precision``: the compute calibration's (per-precision where it has
-    it), and in serving (``scal`` given) that times the forward ratio, or the family's own
-    serving value (:meth:`ServingCalibration.gemm_efficiency_for`)."""
+    it), and in serving (``scal`` given) that times the forward ratio
+    (:meth:`ServingCalibration.forward_efficiency`)."""
     fn = getattr(cal, "gemm_efficiency_for", None)
     base = float(fn(precision)) if fn is not None else float(cal.gemm_efficiency)
-    return base if scal is None else scal.gemm_efficiency_for(precision, base)
+    return base if scal is None else scal.forward_efficiency(base)
 
 
 def attention_precision(m: ModelSpec, precision: str) -> str:
