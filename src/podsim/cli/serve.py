@@ -18,10 +18,9 @@ from podsim.units import format_quantity
 def _plant_figures(sysm, tokens_per_s_system: float) -> dict:
     """tokens/s per kW (IT and facility power) and per dollar-hour, None where unknown."""
     from podsim.facility.energy import facility_summary
-    from podsim.facility.plant import plant
 
     fs = facility_summary(sysm, served_tokens_per_s=tokens_per_s_system)
-    acc = plant(sysm).power.accelerators.value
+    acc = fs.accelerator_power_w
     it, fac, cost_h = fs.it_power_w, fs.facility_power_w, fs.cost_per_hour_usd
     return {
         "it_power_w": it,

@@ -126,6 +126,7 @@ class FacilitySummary:
     energy_per_served_token_j: float | None = None
     power_is_lower_bound: bool = False  # energy and cost figures use the plant's lower bound
     missing: list[str] = field(default_factory=list)
+    accelerator_power_w: float | None = None  # the accelerators alone (chip TDP x chips)
 
     @property
     def power_w(self) -> float | None:
@@ -212,4 +213,5 @@ def facility_summary(
         energy_per_served_token_j=eps,
         power_is_lower_bound=fac_full is None and lb is not None,
         missing=list(pl.missing),
+        accelerator_power_w=_val(pl.power.accelerators),
     )
