@@ -8,7 +8,10 @@ import typer
 from rich.progress import Progress
 
 from podsim.cli.output import console, emit_json, table
-from podsim.validate.runner import BUILTIN_CASES, load_cases, run_file, summarise
+from podsim.errors import SpecError
+from podsim.validate.runner import BUILTIN_CASES, load_files, run_loaded, summarise
+
+KINDS = ("training", "serving")
 
 
 def _pct(x: float | None) -> str:
@@ -20,30 +23,34 @@ def _num(x: float | None) -> str:
 
 
 def validate(
-    file: Path = typer.Argument(
-        None, help="cases YAML (FORMAT.md); default: the built-in public cases"
+    files: list[Path] = typer.Argument(
+        None,
+        help="cases YAML files (FORMAT.md), evaluated together; default: the built-in public cases",
     ),
     kind: str = typer.Option(None, help="only 'training' or 'serving' cases"),
     as_json: bool = typer.Option(False, "--json", help="machine-readable output"),
 ) -> None:
     """Predict each validation case and compare with the measured value."""
-    path = file or BUILTIN_CASES
-    n = len(load_cases(path))
+    if kind is not None and kind not in KINDS:
+        raise SpecError("unknown case kind", field="kind", value=kind, allowed=", ".join(KINDS))
+    paths = list(files) if files else [BUILTIN_CASES]
+    label = " ".join(str(p) for p in paths)
+    loaded = load_files(paths)
+    if kind is not None:
+        # cases that could not be read have no kind: keep them, they are reported as invalid
+        loaded = [(i, c) for i, c in loaded if getattr(c, "kind", kind) == kind]
     if as_json:
-        results = run_file(path)
+        results = run_loaded(loaded)
     else:
         with Progress(transient=True, console=console) as prog:
-            task = prog.add_task("evaluating cases", total=n)
-            results = run_file(path, progress=lambda: prog.advance(task))
-    if kind:
-        if kind not in ("training", "serving"):
-            raise typer.BadParameter("kind must be 'training' or 'serving'")
-        results = [r for r in results if r.kind == kind]
+            task = prog.add_task("evaluating cases", total=len(loaded))
+            results = run_loaded(loaded, progress=lambda: prog.advance(task))
     summary = summarise(results)
     if as_json:
         emit_json(
             {
-                "file": str(path),
+                "file": label,
+                "files": [str(p) for p in paths],
                 "cases": [
                     {
                         "id": r.id,
@@ -76,7 +83,7 @@ def validate(
     ]
     console.print(
         table(
-            f"podsim validate {path}",
+            f"podsim validate {label}",
             ["id", "kind", "metric", "measured", "predicted", "error", "status"],
             rows,
         )

@@ -39,16 +39,40 @@ class CaseResult:
 
 def load_cases(path: str | Path) -> list[tuple[str, ValidationCase | PodsimError]]:
     """Parse every case; a malformed case becomes its error (reported, never dropped)."""
-    doc = read_mapping_file(path, what="validation file")
-    if not isinstance(doc, list):
-        raise SpecError("a validation file must be a YAML list of cases", file=str(path))
+    return load_files([path])
+
+
+def load_files(paths: list[str | Path]) -> list[tuple[str, ValidationCase | PodsimError]]:
+    """Every case of every file, in order. A case whose id was already used (in the same file
+    or an earlier one) is reported as invalid: summaries would count it twice."""
     out: list[tuple[str, ValidationCase | PodsimError]] = []
-    for i, raw in enumerate(doc):
-        cid = raw.get("id", f"#{i}") if isinstance(raw, dict) else f"#{i}"
-        try:
-            out.append((cid, ValidationCase.model_validate(raw)))
-        except ValidationError as exc:
-            out.append((cid, spec_error(exc, file=f"{path} case {cid}", what="case")))
+    first: dict[str, str] = {}
+    for path in paths:
+        doc = read_mapping_file(path, what="validation file")
+        if not isinstance(doc, list):
+            raise SpecError("a validation file must be a YAML list of cases", file=str(path))
+        for i, raw in enumerate(doc):
+            cid = str(raw.get("id", f"#{i}")) if isinstance(raw, dict) else f"#{i}"
+            where = f"{path} case {cid}"
+            if cid in first:
+                out.append(
+                    (
+                        cid,
+                        SpecError(
+                            "duplicate case id",
+                            file=where,
+                            field="id",
+                            value=cid,
+                            allowed=f"an id not used before (first used in {first[cid]})",
+                        ),
+                    )
+                )
+                continue
+            first[cid] = str(path)
+            try:
+                out.append((cid, ValidationCase.model_validate(raw)))
+            except ValidationError as exc:
+                out.append((cid, spec_error(exc, file=where, what="case")))
     return out
 
 
@@ -94,8 +118,21 @@ def run_case(case: ValidationCase) -> CaseResult:
 
 
 def run_file(path: str | Path, progress=None) -> list[CaseResult]:
+    return run_files([path], progress=progress)
+
+
+def run_files(paths: list[str | Path], progress=None) -> list[CaseResult]:
+    """Predict every case of ``paths``; malformed or duplicate cases are results with status
+    ``invalid`` and the reason."""
+    return run_loaded(load_files(paths), progress=progress)
+
+
+def run_loaded(
+    loaded: list[tuple[str, ValidationCase | PodsimError]], progress=None
+) -> list[CaseResult]:
+    """Predict parsed cases (:func:`load_files`), in order."""
     results: list[CaseResult] = []
-    for cid, case in load_cases(path):
+    for cid, case in loaded:
         if isinstance(case, PodsimError):
             results.append(
                 CaseResult(

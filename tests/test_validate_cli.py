@@ -1,0 +1,116 @@
+"""`podsim validate`: one or several case files, JSON fields, malformed and duplicate cases
+reported as invalid (never dropped, never a traceback), the kind filter."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import yaml
+from typer.testing import CliRunner
+
+from podsim.cli.main import app
+from podsim.validate.runner import BUILTIN_CASES
+
+runner = CliRunner()
+
+
+def _builtin(*ids: str) -> list[dict]:
+    cases = {c["id"]: c for c in yaml.safe_load(BUILTIN_CASES.read_text())}
+    return [cases[i] for i in ids]
+
+
+TRAIN = "nemo-25.11-dgx-h100-llama3-70b-fp8-cs-64gpu"
+SERVE = "mlperf-inf-v4.1-llama2-70b-99-offline-nvidia-GH200-GraceHopper-Superchip_GH200-144GB_aarch64x1_TRT"
+
+
+def _write(tmp_path: Path, name: str, cases: list[dict]) -> Path:
+    p = tmp_path / name
+    p.write_text(yaml.safe_dump(cases, sort_keys=False))
+    return p
+
+
+def _podsim(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "podsim.cli.main", *args],
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+
+
+def _json(*args: str) -> dict:
+    res = runner.invoke(app, ["validate", *args, "--json"])
+    assert res.exit_code == 0, res.output
+    return json.loads(res.output)
+
+
+def test_json_reports_each_case_and_the_summary(tmp_path):
+    f = _write(tmp_path, "a.yaml", _builtin(TRAIN, SERVE))
+    out = _json(str(f))
+    assert [c["id"] for c in out["cases"]] == [TRAIN, SERVE]
+    for c in out["cases"]:
+        assert c["status"] == "ok"
+        assert c["error"] == (c["predicted"] - c["measured"]) / c["measured"]
+    s = out["summary"]
+    assert s["overall"]["evaluated"] == 2
+    assert s["training"]["cases"] == 1 and s["serving"]["cases"] == 1
+    worst = max(abs(c["error"]) for c in out["cases"])
+    assert s["overall"]["max_abs_error"] == worst
+
+
+def test_several_files_are_evaluated_together(tmp_path):
+    a = _write(tmp_path, "a.yaml", _builtin(TRAIN))
+    b = _write(tmp_path, "b.yaml", _builtin(SERVE))
+    out = _json(str(a), str(b))
+    assert out["files"] == [str(a), str(b)]
+    assert [c["id"] for c in out["cases"]] == [TRAIN, SERVE]
+    # the same predictions as each file alone
+    alone = _json(str(a))["cases"][0]
+    assert out["cases"][0]["predicted"] == alone["predicted"]
+
+
+def test_a_repeated_id_is_invalid_not_counted_twice(tmp_path):
+    a = _write(tmp_path, "a.yaml", _builtin(TRAIN))
+    b = _write(tmp_path, "b.yaml", _builtin(TRAIN, SERVE))
+    out = _json(str(a), str(b))
+    status = [(c["id"], c["status"]) for c in out["cases"]]
+    assert status == [(TRAIN, "ok"), (TRAIN, "invalid"), (SERVE, "ok")]
+    reason = out["cases"][1]["reason"]
+    assert "duplicate case id" in reason and str(a) in reason and "'id'" in reason
+    assert out["summary"]["overall"]["evaluated"] == 2
+    assert out["summary"]["overall"]["invalid"] == 1
+
+
+def test_a_malformed_case_is_listed_with_the_field(tmp_path):
+    bad = _builtin(TRAIN)[0]
+    bad = {**bad, "id": "broken", "training": {**bad["training"], "tp": "four"}}
+    f = _write(tmp_path, "a.yaml", [bad, *_builtin(SERVE)])
+    res = runner.invoke(app, ["validate", str(f)])
+    assert res.exit_code == 0, res.output
+    assert "Traceback" not in res.output
+    out = _json(str(f))
+    broken = out["cases"][0]
+    assert broken["status"] == "invalid" and "tp" in broken["reason"]
+    assert out["cases"][1]["status"] == "ok"
+
+
+def test_kind_filters_and_an_unknown_kind_is_a_clear_error(tmp_path):
+    f = _write(tmp_path, "a.yaml", _builtin(TRAIN, SERVE))
+    out = _json(str(f), "--kind", "serving")
+    assert [c["id"] for c in out["cases"]] == [SERVE]
+    res = _podsim("validate", str(f), "--kind", "inference")
+    assert res.returncode == 2
+    err = res.stderr
+    assert "'kind'" in err and "inference" in err and "training, serving" in err
+    assert "Traceback" not in err
+
+
+def test_a_file_that_is_not_a_list_is_a_clear_error(tmp_path):
+    f = tmp_path / "a.yaml"
+    f.write_text("id: not-a-list\n")
+    res = _podsim("validate", str(f))
+    assert res.returncode == 2
+    assert "YAML list" in res.stderr and str(f) in res.stderr and "Traceback" not in res.stderr
