@@ -204,22 +204,49 @@ def test_latency_targets_read_the_same_in_serve_and_plan_serve() -> None:
 
 
 def test_reserved_kv_caps_the_batch_and_is_reported() -> None:
-    """--max-output-len: each admitted request reserves KV for prompt + that many outputs
-    (TensorRT-LLM's no-evict scheduler), so the batch in memory is smaller than with paged KV
-    at the mean context, and the table and JSON say which allocation was assumed."""
+    """Reserved KV (the default for a chosen batch): each admitted request holds KV for its
+    prompt and whole output (TensorRT-LLM's no-evict scheduler); --max-output-len raises the
+    reservation to the engine's output limit; --kv-allocation paged holds the mean context
+    (vLLM, SGLang). More held per sequence, fewer sequences in memory, and the table and JSON
+    say which allocation was assumed."""
     args = [*BASE, "--input-len", "1024", "--output-len", "512", "--json"]
-    paged = json.loads(runner.invoke(app, args).output)
+    default = json.loads(runner.invoke(app, args).output)
+    paged = json.loads(runner.invoke(app, [*args, "--kv-allocation", "paged"]).output)
     res = runner.invoke(app, [*args, "--max-output-len", "8192"])
     assert res.exit_code == 0, res.output
-    reserved = json.loads(res.output)
-    assert paged["kv_allocation"] == "paged" and reserved["kv_allocation"] == "reserved"
+    limit = json.loads(res.output)
+    assert default["kv_allocation"] == limit["kv_allocation"] == "reserved"
+    assert paged["kv_allocation"] == "paged"
     assert paged["kv_tokens_per_sequence"] == 1024 + 512 / 2
-    assert reserved["kv_tokens_per_sequence"] == 1024 + 8192
-    assert reserved["max_batch_in_memory"] < paged["max_batch_in_memory"]
-    assert reserved["batch"] <= reserved["max_batch_in_memory"]
-    assert reserved["fits"]
+    assert default["kv_tokens_per_sequence"] == 1024 + 512
+    assert limit["kv_tokens_per_sequence"] == 1024 + 8192
+    assert limit["max_batch_in_memory"] < default["max_batch_in_memory"]
+    assert default["max_batch_in_memory"] <= paged["max_batch_in_memory"]
+    assert limit["batch"] <= limit["max_batch_in_memory"]
+    assert limit["fits"]
     text = runner.invoke(app, [*BASE, "--max-output-len", "4096"]).output
-    assert "reserved" in text and "4,096 max out" in text
+    assert "reserved" in text and "4,096 out" in text
+    text = runner.invoke(app, [*BASE, "--kv-allocation", "paged"]).output
+    assert "mean context, paged" in text
+
+
+def test_a_given_batch_is_checked_against_the_kv_it_holds() -> None:
+    """A given --batch ran, so by default it is checked with paged KV (its mean context)."""
+    out = json.loads(runner.invoke(app, [*BASE, "--batch", "8", "--json"]).output)
+    assert out["kv_allocation"] == "paged"
+    out = json.loads(
+        runner.invoke(app, [*BASE, "--batch", "8", "--kv-allocation", "reserved", "--json"]).output
+    )
+    assert out["kv_allocation"] == "reserved"
+
+
+def test_error_unknown_kv_allocation_and_limit_with_paged() -> None:
+    _error(_podsim(*BASE, "--kv-allocation", "static"), "kv_allocation", "static", "paged")
+    _error(
+        _podsim(*BASE, "--kv-allocation", "paged", "--max-output-len", "4096"),
+        "max_output_len",
+        "paged",
+    )
 
 
 def test_error_max_output_below_mean() -> None:

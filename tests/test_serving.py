@@ -712,11 +712,12 @@ def test_reserving_kv_for_the_longest_output_never_admits_more(
         dp=8 if moe else 1,
     )
     sysm = _sys("b200")
-    paged = ServingConfig(m, sysm, **kw)
+    paged = ServingConfig(m, sysm, **kw, kv_allocation="paged")
+    own = ServingConfig(m, sysm, **kw)  # reserved for the mean output (the default)
     short = ServingConfig(m, sysm, **kw, max_output_len=float(output_len) * headroom)
     long = ServingConfig(m, sysm, **kw, max_output_len=float(output_len) * headroom * 2)
-    assert memory_context(short) >= memory_context(paged)
-    assert batch_limit(long) <= batch_limit(short) <= batch_limit(paged)
+    assert memory_context(short) >= memory_context(own) >= memory_context(paged)
+    assert batch_limit(long) <= batch_limit(short) <= batch_limit(own) <= batch_limit(paged)
     if batch_limit(short) >= 1:
         point = choose_batch(short).unconstrained
         assert point["batch"] <= batch_limit(short)
@@ -731,3 +732,60 @@ def test_max_output_len_below_the_mean_is_rejected() -> None:
     with pytest.raises(Err, match="mean output") as e:
         sim(catalog.model("llama3-70b"), _sys("h100"), spec, max_output_len=100)
     assert e.value.field == "max_output_len"
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.integers(256, 16384),
+    st.integers(64, 4096),
+    st.sampled_from([1, 4, 8]),
+    st.integers(1, 512),
+)
+def test_queued_prompts_never_wait_for_a_busier_rank(
+    input_len: int, output_len: int, dp: int, batch: int
+) -> None:
+    """Offline (every prompt queued) the scheduler spreads prompts evenly over the attention-DP
+    ranks; online (random arrivals) one rank may prefill a whole prompt while the others wait.
+    So queued arrivals are never slower, and with one rank the two are the same."""
+    m = catalog.model("deepseek-r1")
+    kw = dict(
+        input_len=float(input_len),
+        output_len=float(output_len),
+        precision="fp4",
+        kv_precision="fp8",
+        tp=1,
+        ep=8,
+        dp=dp,
+    )
+    sysm = _sys("b200", 8)
+    online = evaluate(ServingConfig(m, sysm, **kw, arrivals="poisson"), [batch])
+    offline = evaluate(ServingConfig(m, sysm, **kw, arrivals="queued"), [batch])
+    assert offline.iteration_s[0] <= online.iteration_s[0] * (1 + 1e-12)
+    if dp == 1:
+        assert offline.iteration_s[0] == pytest.approx(online.iteration_s[0], rel=1e-12)
+
+
+def test_the_scenario_and_kv_allocation_follow_the_spec() -> None:
+    """Latency targets make an online service (random arrivals); none, an offline run. A batch
+    the model chooses is limited by the no-evict reservation; a given batch is checked against
+    the KV it held (paged), unless told otherwise; a limit needs the reserved allocation."""
+    from podsim.serving.predict import config_for
+
+    m, sysm = catalog.model("llama3-70b"), _sys("h100")
+    base = dict(input_len=1024, output_len=512, tp=8, precision="fp8")
+    c = config_for(m, sysm, ServingSpec(**base))
+    assert (c.arrivals, c.kv_allocation) == ("queued", "reserved")
+    c = config_for(m, sysm, ServingSpec(**base, slo={"tpot": "50 ms"}))
+    assert c.arrivals == "poisson"
+    c = config_for(m, sysm, ServingSpec(**base, batch=16))
+    assert c.kv_allocation == "paged"
+    c = config_for(m, sysm, ServingSpec(**base, batch=16), kv_allocation="reserved")
+    assert c.kv_allocation == "reserved"
+    c = config_for(m, sysm, ServingSpec(**base, batch=16), max_output_len=2048)
+    assert c.kv_allocation == "reserved"
+    with pytest.raises(SpecError) as e:
+        config_for(m, sysm, ServingSpec(**base), kv_allocation="paged", max_output_len=2048)
+    assert e.value.field == "max_output_len"
+    with pytest.raises(SpecError) as e:
+        config_for(m, sysm, ServingSpec(**base), kv_allocation="static")
+    assert e.value.field == "kv_allocation"

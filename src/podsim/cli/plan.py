@@ -197,10 +197,13 @@ def plan_serve(
     output_cv: float = typer.Option(
         0.0, help="output-length std / mean (0: fixed; ~1 for long-tailed answers)"
     ),
+    kv_allocation: str = typer.Option(
+        "reserved",
+        help="reserved: KV for each request's prompt and whole output held from admission "
+        "(TensorRT-LLM's no-evict scheduler); paged: allocated as sequences grow (vLLM, SGLang)",
+    ),
     max_output_len: int = typer.Option(
-        None,
-        help="reserve KV for the prompt plus this many output tokens per request "
-        "(TensorRT-LLM's no-evict scheduler; default: allocated as sequences grow)",
+        None, help="with reserved KV: output tokens reserved per request; default: --output-len"
     ),
     objective: str = typer.Option("chip", help="tokens/s per: chip | kw | dollar"),
     top: int = typer.Option(10),
@@ -234,6 +237,7 @@ def plan_serve(
         draft_tokens=draft_tokens,
         output_cv=output_cv,
         max_output_len=max_output_len,
+        kv_allocation=kv_allocation,
         objective=objective,
         top=top,
         tp_cap=tp_cap,
@@ -294,7 +298,11 @@ def plan_serve(
     console.print(
         f"[bold]{m.name}[/] on [bold]{sysm.name}[/] ({sysm.chips:,} chips), {precision}, "
         f"{input_len} in / {output_len} out, {phase}, {targets}, per {objective}"
-        + (f", KV reserved for {max_output_len:,} output tokens" if max_output_len else "")
+        + (
+            f", KV reserved for {max_output_len or output_len:,} output tokens"
+            if kv_allocation == "reserved"
+            else ", KV paged"
+        )
     )
     console.print(
         f"considered {res.considered:,} plans, valid {res.valid:,}, fit in memory "

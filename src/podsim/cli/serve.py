@@ -65,11 +65,17 @@ def serve(
         help="output-length std / mean of the workload (0: fixed; ~1 for long-tailed answers): "
         "long answers stay in the batch longer, so the mean KV context grows",
     ),
+    kv_allocation: str = typer.Option(
+        None,
+        help="how the engine holds the KV cache: reserved (a request is admitted only if its "
+        "prompt and whole output fit, as TensorRT-LLM's default no-evict scheduler does) or "
+        "paged (pages allocated as sequences grow, as vLLM and SGLang do); default: reserved "
+        "for a chosen batch, paged for a given --batch",
+    ),
     max_output_len: int = typer.Option(
         None,
-        help="reserve KV cache for the prompt plus this many output tokens per admitted "
-        "request, as TensorRT-LLM's default no-evict scheduler does (default: KV pages "
-        "allocated as sequences grow, as vLLM and SGLang do)",
+        help="with reserved KV: the output tokens reserved per request (the engine's output "
+        "limit, e.g. max_new_tokens); default: --output-len",
     ),
     disaggregate: bool = typer.Option(
         False, help="size prefill and decode pools (same plan for both) instead"
@@ -125,6 +131,7 @@ def serve(
             moe_imbalance=moe_imbalance,
             output_cv=output_cv,
             max_output_len=max_output_len,
+            kv_allocation=kv_allocation,
         )
         res = run_disagg(pre, dec, tpot=t_tpot, ttft=t_ttft, network=kv_network, chips=n)
         out = {**head, "disaggregated": res.as_dict()}
@@ -169,6 +176,7 @@ def serve(
         moe_imbalance=moe_imbalance,
         output_cv=output_cv,
         max_output_len=max_output_len,
+        kv_allocation=kv_allocation,
     )
     tps_sys = point["tokens_per_s_per_chip"] * n
     out = {
@@ -212,7 +220,7 @@ def serve(
         except PlanError:
             pass
     out["kv_tokens_per_sequence"] = memory_context(c)
-    out["kv_allocation"] = "reserved" if c.max_output_len is not None else "paged"
+    out["kv_allocation"] = c.kv_allocation
     out.update(_plant_figures(sysm, tps_sys))
     if as_json:
         emit_json(out)
@@ -235,8 +243,8 @@ def serve(
     if phase != "prefill":
         held = f"{out['kv_tokens_per_sequence']:,.0f} tokens"
         held += (
-            f" (reserved: {input_len:,} in + {max_output_len:,} max out)"
-            if max_output_len is not None
+            f" (reserved: {input_len:,} in + {max_output_len or output_len:,} out)"
+            if c.kv_allocation == "reserved"
             else " (mean context, paged)"
         )
         rows.append(["KV cache held per sequence", held])

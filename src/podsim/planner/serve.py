@@ -49,6 +49,7 @@ from podsim.serving.slo import (
     ServingConfig,
     batch_grid,
     batch_limit,
+    check_kv_allocation,
     check_max_output_len,
     check_output_cv,
     choose_batch,
@@ -367,11 +368,14 @@ def search_serving(
     workers: int | None = None,
     output_cv: float = 0.0,
     max_output_len: float | None = None,
+    kv_allocation: str = "reserved",
 ) -> ServingSearch:
     """The ``top`` best serving plans of ``m`` on ``system`` (see the module docstring).
     ``output_cv``: output-length std / mean of the workload (longer mean KV context);
-    ``max_output_len``: KV reserved per admitted request for the prompt plus this many output
-    tokens (TensorRT-LLM's no-evict scheduler), None: allocated as sequences grow."""
+    ``kv_allocation``: ``reserved`` (each admitted request holds KV for its prompt plus
+    ``max_output_len`` output tokens, default ``output_len``: TensorRT-LLM's no-evict scheduler)
+    or ``paged`` (allocated as sequences grow: vLLM, SGLang); see
+    :func:`podsim.serving.slo.memory_context`."""
     if phase not in PHASES:
         raise SpecError("unknown phase", field="phase", value=phase, allowed=", ".join(PHASES))
     if objective not in OBJECTIVES:
@@ -387,6 +391,7 @@ def search_serving(
     n = plans["tp"].size
     check_output_cv(output_cv)
     check_max_output_len(max_output_len, float(output_len))
+    check_kv_allocation(kv_allocation, max_output_len)
     common = dict(
         input_len=float(input_len),
         output_len=float(output_len),
@@ -394,7 +399,10 @@ def search_serving(
         kv_precision=kv_precision,
         acceptance=acceptance,
         output_cv=float(output_cv),
+        kv_allocation=kv_allocation,
         max_output_len=None if max_output_len is None else float(max_output_len),
+        # latency targets: an online service; none: an offline run with every prompt queued
+        arrivals="queued" if tpot is None and ttft is None else "poisson",
     )
     phases = ("prefill", "decode") if phase == "disaggregated" else (phase,)
     found: dict[str, list[dict]] = {ph: [] for ph in phases}

@@ -5,7 +5,9 @@ Everything comes from the fields a case carries (FORMAT.md ``serving`` block), n
 * ``batch`` is sequences per attention group (one DP rank of ``tp x pp`` chips; with attention
   data parallelism and ``tp = 1`` that is per chip). Absent, the batch is chosen as the engine
   would: the largest meeting ``slo`` (TPOT/TTFT) when the case has one, else the batch that
-  maximises the measured kind of throughput within memory.
+  maximises the measured kind of throughput within memory, with each admitted request's KV
+  reserved for its prompt and output (no-evict admission, :func:`podsim.serving.slo.memory_context`).
+  A given batch ran, so it is checked against the KV it actually held (the mean context).
 * ``phase`` picks the scenario (:mod:`podsim.serving.slo`): ``prefill`` / ``decode`` instances of
   a disaggregated deployment, or ``end_to_end`` continuous batching.
 * ``speculative`` adds draft tokens (MTP) with the case's acceptance rate or the default.
@@ -25,6 +27,7 @@ from podsim.serving.slo import (
     check_output_cv,
     choose_batch,
     evaluate,
+    resolve_kv_allocation,
 )
 from podsim.serving.step import DEFAULT_ACCEPTANCE, DEFAULT_MOE_IMBALANCE
 from podsim.spec.case import ValidationCase
@@ -78,9 +81,17 @@ def config_for(
     moe_imbalance: float | None = None,
     output_cv: float = 0.0,
     max_output_len: float | None = None,
+    kv_allocation: str | None = None,
 ) -> ServingConfig:
+    """The scalar configuration of a serving spec. ``kv_allocation`` None: ``reserved`` unless
+    the spec gives the batch (:func:`podsim.serving.slo.resolve_kv_allocation`). A spec with
+    latency targets is an online service (prompts arrive at random); one without is an offline
+    throughput run with every prompt queued (:attr:`podsim.serving.slo.ServingConfig.arrivals`)."""
     check_output_cv(output_cv)
     check_max_output_len(max_output_len, float(s.output_len))
+    allocation = resolve_kv_allocation(
+        kv_allocation, max_output_len, batch_given=s.batch is not None
+    )
     spec = s.speculative
     return ServingConfig(
         model=m,
@@ -103,7 +114,9 @@ def config_for(
         step_overhead=step_overhead,
         moe_imbalance=DEFAULT_MOE_IMBALANCE if moe_imbalance is None else moe_imbalance,
         output_cv=output_cv,
+        kv_allocation=allocation,
         max_output_len=None if max_output_len is None else float(max_output_len),
+        arrivals="poisson" if s.slo is not None else "queued",
     )
 
 
@@ -116,13 +129,16 @@ def simulate(
     moe_imbalance: float | None = None,
     output_cv: float = 0.0,
     max_output_len: float | None = None,
+    kv_allocation: str | None = None,
 ) -> tuple[ServingConfig, dict, BatchChoice | None]:
     """(config, chosen point, batch choice) for a serving spec on a system. ``output_cv``: the
     coefficient of variation of the output length (0: all ``output_len`` long); long-tailed
     outputs keep long sequences in the batch longer, so the mean cached context grows
-    (:attr:`podsim.serving.slo.ServingConfig.decode_context`). ``max_output_len``: the engine
-    reserves KV for the prompt plus this many output tokens per admitted request (TensorRT-LLM's
-    no-evict scheduler; :func:`podsim.serving.slo.memory_context`); None: pages on demand."""
+    (:attr:`podsim.serving.slo.ServingConfig.decode_context`). ``kv_allocation``: ``reserved``
+    (each admitted request holds KV for its prompt plus ``max_output_len`` output tokens, default
+    ``output_len``: TensorRT-LLM's no-evict scheduler) or ``paged`` (pages on demand: vLLM,
+    SGLang); None: reserved for a chosen batch, paged for a given one
+    (:func:`podsim.serving.slo.memory_context`)."""
     check_plan(m, system.chips, s)
     if moe_imbalance is not None and not 1.0 <= moe_imbalance <= 64.0:
         raise SpecError(
@@ -139,6 +155,7 @@ def simulate(
         moe_imbalance=moe_imbalance,
         output_cv=output_cv,
         max_output_len=max_output_len,
+        kv_allocation=kv_allocation,
     )
     tpot = s.slo.tpot if s.slo else None
     ttft = s.slo.ttft if s.slo else None

@@ -70,6 +70,45 @@ def check_max_output_len(max_output_len: float | None, output_len: float) -> Non
         )
 
 
+KV_ALLOCATIONS = ("reserved", "paged")
+
+
+def check_kv_allocation(kv_allocation: str | None, max_output_len: float | None) -> None:
+    """Reject an unknown KV allocation, or a reserved output length with paged allocation."""
+    if kv_allocation is None:
+        return
+    if kv_allocation not in KV_ALLOCATIONS:
+        raise SpecError(
+            "unknown KV-cache allocation",
+            field="kv_allocation",
+            value=kv_allocation,
+            allowed="reserved (a request is admitted only if its prompt and output fit: "
+            "TensorRT-LLM's no-evict scheduler), paged (pages allocated as sequences grow: "
+            "vLLM, SGLang)",
+        )
+    if kv_allocation == "paged" and max_output_len is not None:
+        raise SpecError(
+            "a reserved output length needs the reserved KV allocation",
+            field="max_output_len",
+            value=max_output_len,
+            allowed="none with kv_allocation paged",
+        )
+
+
+def resolve_kv_allocation(
+    kv_allocation: str | None, max_output_len: float | None, *, batch_given: bool
+) -> str:
+    """The allocation a prediction uses. Unless told: a batch the model chooses is limited by
+    the no-evict reservation (``reserved``); a given batch is one that ran, so it is checked
+    against the KV it actually holds (``paged``, the mean context), whatever its engine."""
+    check_kv_allocation(kv_allocation, max_output_len)
+    if kv_allocation is not None:
+        return kv_allocation
+    if max_output_len is not None:
+        return "reserved"
+    return "paged" if batch_given else "reserved"
+
+
 @dataclass
 class ServingConfig:
     """Everything but the batch (scalars)."""
@@ -91,9 +130,15 @@ class ServingConfig:
     step_overhead: float | None = None  # None: the family's serving calibration
     # coefficient of variation of the output length (0: every sequence output_len long)
     output_cv: float = 0.0
-    # None: KV pages allocated as sequences grow; else each admitted request reserves KV for
-    # input_len + max_output_len tokens (see memory_context)
+    # how the engine holds the KV cache (see memory_context): "reserved" (each admitted request
+    # holds input_len + max_output_len tokens, max_output_len None: output_len) or "paged"
+    kv_allocation: str = "reserved"
     max_output_len: float | None = None
+    # how prompts reach the attention-DP ranks: "poisson" (an online service with latency
+    # targets: prompts arrive at random, so in an iteration one rank may prefill a whole prompt
+    # while the others wait for it at the expert all-to-all) or "queued" (an offline throughput
+    # run: every rank always has prompts waiting, so the scheduler spreads them evenly)
+    arrivals: str = "poisson"
 
     @property
     def group_chips(self) -> int:
@@ -190,23 +235,30 @@ def tokens_per_seq_per_step(c: ServingConfig) -> float:
 
 
 def memory_context(c: ServingConfig) -> float:
-    """Cached tokens per sequence that HBM must hold. Prefill: the prompt. Decoding: the
-    steady-state mean context (:attr:`ServingConfig.decode_context`) when the engine allocates
-    KV pages as sequences grow and preempts when full (vLLM PagedAttention, SGLang), or
-    ``input_len + max_output_len`` when it reserves each admitted request's longest possible
-    sequence so that no running request is ever evicted (TensorRT-LLM's default
-    ``GUARANTEED_NO_EVICT`` capacity scheduler, which admits a request only if the KV cache
-    can hold its prompt plus ``max_new_tokens``; https://nvidia.github.io/TensorRT-LLM/
-    performance/performance-tuning-guide/useful-runtime-flags.html, and NVIDIA Dynamo's
-    scheduler mocker, which reserves "prompt plus maximum output" for it). For a reasoning
-    workload (MLPerf DeepSeek-R1: mean output 3,886 tokens, limit 20,000,
-    https://mlcommons.org/2025/09/deepseek-inference-5-1/) the reservation is several times the
-    mean context, and it, not the compute, caps the batch."""
+    """Cached tokens per sequence that HBM must hold. Prefill: the prompt. Decoding, by the
+    engine's KV allocation (:attr:`ServingConfig.kv_allocation`):
+
+    * ``reserved`` (the default for a batch the model chooses): a request is admitted only if
+      the cache can hold its prompt plus its whole output, so no running request is ever
+      evicted: ``input_len + max_output_len`` (``output_len`` when no limit is given; never
+      less than the mean context in use). This is TensorRT-LLM's default ``GUARANTEED_NO_EVICT``
+      capacity scheduler, which reserves the prompt plus ``max_new_tokens``
+      (https://nvidia.github.io/TensorRT-LLM/performance/performance-tuning-guide/
+      useful-runtime-flags.html; NVIDIA Dynamo's scheduler mocker reserves "prompt plus maximum
+      output" for it), and trtllm-bench sizes its batch the same way: KV memory over
+      ``bytes per token x (ISL + OSL)`` (tensorrt_llm/bench/build/tuning.py,
+      ``calc_engine_setting``). For a reasoning workload (MLPerf DeepSeek-R1: mean output
+      3,886 tokens, limit 20,000, https://mlcommons.org/2025/09/deepseek-inference-5-1/) the
+      limit, not the mean, is reserved, and it caps the batch.
+    * ``paged``: pages are allocated as sequences grow and a request is preempted when the
+      cache is full (vLLM PagedAttention, SGLang), so the cache holds the steady-state mean
+      context (:attr:`ServingConfig.decode_context`)."""
     if c.phase == "prefill":
         return c.input_len
-    if c.max_output_len is not None:
-        return c.input_len + c.max_output_len
-    return c.decode_context
+    if c.kv_allocation == "paged":
+        return c.decode_context
+    out = c.output_len if c.max_output_len is None else c.max_output_len
+    return max(c.input_len + out, c.decode_context)
 
 
 def batch_limit(c: ServingConfig) -> int:
@@ -264,8 +316,14 @@ def evaluate(c: ServingConfig, batch) -> ServingPoints:
     else:
         ctx = c.decode_context
         pf = B * e * c.input_len / c.output_len if c.phase == "end_to_end" else 0.0 * B
-        # whole prompts land on one attention-DP rank; the busiest rank sets the pace
-        pfb = busiest_prompts(pf / c.input_len, c.dp) * c.input_len
+        # online, whole prompts land on one attention-DP rank and the busiest rank sets the
+        # pace; offline (all prompts queued) every rank gets its share each iteration, as
+        # TensorRT-LLM's attention-DP balancing (attention_dp_config.enable_balance) and
+        # SGLang's DP-attention load balancer hand them out
+        if c.arrivals == "queued":
+            pfb = pf
+        else:
+            pfb = busiest_prompts(pf / c.input_len, c.dp) * c.input_len
         st = _step(c, seqs=B, context=ctx, prefill_tokens=pf, prefill_busiest=pfb)
         t = st.time
         dec = B * e / t / g
