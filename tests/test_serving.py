@@ -734,49 +734,18 @@ def test_max_output_len_below_the_mean_is_rejected() -> None:
     assert e.value.field == "max_output_len"
 
 
-@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(
-    st.integers(256, 16384),
-    st.integers(64, 4096),
-    st.sampled_from([1, 4, 8]),
-    st.integers(1, 512),
-)
-def test_queued_prompts_never_wait_for_a_busier_rank(
-    input_len: int, output_len: int, dp: int, batch: int
-) -> None:
-    """Offline (every prompt queued) the scheduler spreads prompts evenly over the attention-DP
-    ranks; online (random arrivals) one rank may prefill a whole prompt while the others wait.
-    So queued arrivals are never slower, and with one rank the two are the same."""
-    m = catalog.model("deepseek-r1")
-    kw = dict(
-        input_len=float(input_len),
-        output_len=float(output_len),
-        precision="fp4",
-        kv_precision="fp8",
-        tp=1,
-        ep=8,
-        dp=dp,
-    )
-    sysm = _sys("b200", 8)
-    online = evaluate(ServingConfig(m, sysm, **kw, arrivals="poisson"), [batch])
-    offline = evaluate(ServingConfig(m, sysm, **kw, arrivals="queued"), [batch])
-    assert offline.iteration_s[0] <= online.iteration_s[0] * (1 + 1e-12)
-    if dp == 1:
-        assert offline.iteration_s[0] == pytest.approx(online.iteration_s[0], rel=1e-12)
-
-
-def test_the_scenario_and_kv_allocation_follow_the_spec() -> None:
-    """Latency targets make an online service (random arrivals); none, an offline run. A batch
-    the model chooses is limited by the no-evict reservation; a given batch is checked against
-    the KV it held (paged), unless told otherwise; a limit needs the reserved allocation."""
+def test_the_kv_allocation_follows_the_spec() -> None:
+    """A batch the model chooses is limited by the no-evict reservation; a given batch is
+    checked against the KV it held (paged), unless told otherwise; a limit needs the reserved
+    allocation."""
     from podsim.serving.predict import config_for
 
     m, sysm = catalog.model("llama3-70b"), _sys("h100")
     base = dict(input_len=1024, output_len=512, tp=8, precision="fp8")
     c = config_for(m, sysm, ServingSpec(**base))
-    assert (c.arrivals, c.kv_allocation) == ("queued", "reserved")
+    assert c.kv_allocation == "reserved"
     c = config_for(m, sysm, ServingSpec(**base, slo={"tpot": "50 ms"}))
-    assert c.arrivals == "poisson"
+    assert c.kv_allocation == "reserved"
     c = config_for(m, sysm, ServingSpec(**base, batch=16))
     assert c.kv_allocation == "paged"
     c = config_for(m, sysm, ServingSpec(**base, batch=16), kv_allocation="reserved")

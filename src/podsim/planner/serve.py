@@ -401,8 +401,6 @@ def search_serving(
         output_cv=float(output_cv),
         kv_allocation=kv_allocation,
         max_output_len=None if max_output_len is None else float(max_output_len),
-        # latency targets: an online service; none: an offline run with every prompt queued
-        arrivals="queued" if tpot is None and ttft is None else "poisson",
     )
     phases = ("prefill", "decode") if phase == "disaggregated" else (phase,)
     found: dict[str, list[dict]] = {ph: [] for ph in phases}

@@ -84,9 +84,7 @@ def config_for(
     kv_allocation: str | None = None,
 ) -> ServingConfig:
     """The scalar configuration of a serving spec. ``kv_allocation`` None: ``reserved`` unless
-    the spec gives the batch (:func:`podsim.serving.slo.resolve_kv_allocation`). A spec with
-    latency targets is an online service (prompts arrive at random); one without is an offline
-    throughput run with every prompt queued (:attr:`podsim.serving.slo.ServingConfig.arrivals`)."""
+    the spec gives the batch (:func:`podsim.serving.slo.resolve_kv_allocation`)."""
     check_output_cv(output_cv)
     check_max_output_len(max_output_len, float(s.output_len))
     allocation = resolve_kv_allocation(
@@ -116,7 +114,6 @@ def config_for(
         output_cv=output_cv,
         kv_allocation=allocation,
         max_output_len=None if max_output_len is None else float(max_output_len),
-        arrivals="poisson" if s.slo is not None else "queued",
     )
 
 

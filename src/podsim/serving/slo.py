@@ -134,11 +134,6 @@ class ServingConfig:
     # holds input_len + max_output_len tokens, max_output_len None: output_len) or "paged"
     kv_allocation: str = "reserved"
     max_output_len: float | None = None
-    # how prompts reach the attention-DP ranks: "poisson" (an online service with latency
-    # targets: prompts arrive at random, so in an iteration one rank may prefill a whole prompt
-    # while the others wait for it at the expert all-to-all) or "queued" (an offline throughput
-    # run: every rank always has prompts waiting, so the scheduler spreads them evenly)
-    arrivals: str = "poisson"
 
     @property
     def group_chips(self) -> int:
@@ -316,14 +311,8 @@ def evaluate(c: ServingConfig, batch) -> ServingPoints:
     else:
         ctx = c.decode_context
         pf = B * e * c.input_len / c.output_len if c.phase == "end_to_end" else 0.0 * B
-        # online, whole prompts land on one attention-DP rank and the busiest rank sets the
-        # pace; offline (all prompts queued) every rank gets its share each iteration, as
-        # TensorRT-LLM's attention-DP balancing (attention_dp_config.enable_balance) and
-        # SGLang's DP-attention load balancer hand them out
-        if c.arrivals == "queued":
-            pfb = pf
-        else:
-            pfb = busiest_prompts(pf / c.input_len, c.dp) * c.input_len
+        # whole prompts land on one attention-DP rank; the busiest rank sets the pace
+        pfb = busiest_prompts(pf / c.input_len, c.dp) * c.input_len
         st = _step(c, seqs=B, context=ctx, prefill_tokens=pf, prefill_busiest=pfb)
         t = st.time
         dec = B * e / t / g
