@@ -1,9 +1,10 @@
-"""Accuracy on the out-of-sample cases in benchmarks/supplementary/: published runs gathered
-after the calibration was fitted, never used by it (the fit reads only the built-in cases).
+"""Accuracy on the built-in out-of-sample cases (src/podsim/catalog/data/validation/out_of_sample/):
+published runs gathered after the calibration was fitted, never used by it (the fits read only
+the public cases.yaml). ``podsim validate --out-of-sample`` gives the case-by-case table.
 
 Prints the error summary per file and per chip, then overall per kind. A benchmark, not a test.
 
-Usage: python benchmarks/out_of_sample.py [FILE.yaml ...]   (default: benchmarks/supplementary/*.yaml)
+Usage: python benchmarks/out_of_sample.py [FILE.yaml ...]   (default: the built-in out-of-sample files)
 """
 
 from __future__ import annotations
@@ -15,9 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from podsim.spec.case import ValidationCase
-from podsim.validate.runner import load_files, run_loaded
-
-HERE = Path(__file__).resolve().parent
+from podsim.validate.runner import load_files, out_of_sample_files, run_loaded
 
 
 def _line(label: str, errs: list[float]) -> str:
@@ -32,7 +31,7 @@ def _line(label: str, errs: list[float]) -> str:
 
 
 def main(argv: list[str]) -> None:
-    paths = [Path(a) for a in argv] or sorted((HERE / "supplementary").glob("*.yaml"))
+    paths = [Path(a) for a in argv] or out_of_sample_files()
     by_file: dict[str, list[float]] = defaultdict(list)
     by_chip: dict[str, list[float]] = defaultdict(list)
     by_kind: dict[str, list[float]] = defaultdict(list)

@@ -9,7 +9,13 @@ from rich.progress import Progress
 
 from podsim.cli.output import console, emit_json, table
 from podsim.errors import SpecError
-from podsim.validate.runner import BUILTIN_CASES, load_files, run_loaded, summarise
+from podsim.validate.runner import (
+    BUILTIN_CASES,
+    load_files,
+    out_of_sample_files,
+    run_loaded,
+    summarise,
+)
 
 KINDS = ("training", "serving")
 
@@ -27,13 +33,22 @@ def validate(
         None,
         help="cases YAML files (FORMAT.md), evaluated together; default: the built-in public cases",
     ),
+    out_of_sample: bool = typer.Option(
+        False,
+        "--out-of-sample",
+        help="the built-in out-of-sample cases: published runs gathered after the calibration "
+        "was fitted and never used by it (with FILES: those too)",
+    ),
     kind: str = typer.Option(None, help="only 'training' or 'serving' cases"),
     as_json: bool = typer.Option(False, "--json", help="machine-readable output"),
 ) -> None:
     """Predict each validation case and compare with the measured value."""
     if kind is not None and kind not in KINDS:
         raise SpecError("unknown case kind", field="kind", value=kind, allowed=", ".join(KINDS))
-    paths = list(files) if files else [BUILTIN_CASES]
+    paths = list(files or [])
+    if out_of_sample:
+        paths += out_of_sample_files()
+    paths = paths or [BUILTIN_CASES]
     label = " ".join(str(p) for p in paths)
     loaded = load_files(paths)
     if kind is not None:

@@ -66,27 +66,49 @@ def _identical_input_groups():
     return identical_input_groups(cases)
 
 
+SUMMARY_HEADER = [
+    "kind",
+    "cases",
+    "evaluated",
+    "skipped",
+    "invalid",
+    "median |error|",
+    "mean |error|",
+    "max |error|",
+    "within 10%",
+]
+
+
+def _summary_rows(summary: dict) -> list[list[str]]:
+    return [
+        [
+            k,
+            fmt.num(s["cases"]),
+            fmt.num(s["evaluated"]),
+            fmt.num(s["skipped"]),
+            fmt.num(s["invalid"]),
+            fmt.pct(s["median_abs_error"]),
+            fmt.pct(s["mean_abs_error"]),
+            fmt.pct(s["max_abs_error"]),
+            fmt.num(s["within_10pct"]),
+        ]
+        for k, s in summary.items()
+    ]
+
+
 def build(ctx: ReportContext) -> Section:
-    from podsim.validate.runner import BUILTIN_CASES, run_file, summarise
+    from podsim.validate.runner import (
+        BUILTIN_CASES,
+        out_of_sample_files,
+        run_file,
+        run_files,
+        summarise,
+    )
 
     results = run_file(BUILTIN_CASES)
     summary = summarise(results)
     ctx.cache["validation_summary"] = summary
-    rows = []
-    for k, s in summary.items():
-        rows.append(
-            [
-                k,
-                fmt.num(s["cases"]),
-                fmt.num(s["evaluated"]),
-                fmt.num(s["skipped"]),
-                fmt.num(s["invalid"]),
-                fmt.pct(s["median_abs_error"]),
-                fmt.pct(s["mean_abs_error"]),
-                fmt.pct(s["max_abs_error"]),
-                fmt.num(s["within_10pct"]),
-            ]
-        )
+    rows = _summary_rows(summary)
     sec = Section("validation", "Validation accuracy")
     sec.add(
         Text(
@@ -95,22 +117,26 @@ def build(ctx: ReportContext) -> Section:
             "from the fields the case carries and compares with the measured value. These are "
             "the figures of `podsim validate`."
         ),
-        Table(
-            [
-                "kind",
-                "cases",
-                "evaluated",
-                "skipped",
-                "invalid",
-                "median |error|",
-                "mean |error|",
-                "max |error|",
-                "within 10%",
-            ],
-            rows,
-            caption="Accuracy (podsim validate summary)",
-        ),
+        Table(SUMMARY_HEADER, rows, caption="Accuracy (podsim validate summary)"),
     )
+    oos = out_of_sample_files()
+    if oos:
+        oos_summary = summarise(run_files(oos))
+        ctx.cache["out_of_sample_summary"] = oos_summary
+        sec.add(
+            Text(
+                "The calibration is fitted on those public cases. The built-in out-of-sample "
+                "cases are published runs gathered afterwards and never fitted on (NeMo and "
+                "TensorRT-LLM performance tables, TPU recipes, MLPerf MI355X training, "
+                "MindSpeed-LLM on Ascend 910B, ROCm vLLM); they show the accuracy to expect on "
+                "a new run (`podsim validate --out-of-sample`)."
+            ),
+            Table(
+                SUMMARY_HEADER,
+                _summary_rows(oos_summary),
+                caption="Accuracy on runs the calibration never saw (out of sample)",
+            ),
+        )
     errs = sorted((r for r in results if r.error is not None), key=lambda r: -abs(r.error))
     worst = errs[:8]
     if worst:

@@ -1,5 +1,6 @@
-"""The out-of-sample cases in benchmarks/supplementary/ (never used by the calibration) are
-well-formed: every case reads, cites its source, and none repeats a built-in case."""
+"""The built-in out-of-sample cases (never used by the calibration) are well-formed: every case
+reads, cites its source, none repeats a public case, and `podsim validate --out-of-sample`
+evaluates them all."""
 
 from __future__ import annotations
 
@@ -9,15 +10,13 @@ import pytest
 import yaml
 
 from podsim.spec.case import ValidationCase
-from podsim.validate.runner import BUILTIN_CASES, load_files
+from podsim.validate.runner import BUILTIN_CASES, load_files, out_of_sample_files
 
-SUPPLEMENTARY = sorted(
-    (Path(__file__).resolve().parents[1] / "benchmarks" / "supplementary").glob("*.yaml")
-)
+SUPPLEMENTARY = out_of_sample_files()
 
 
-def test_there_are_supplementary_files():
-    assert SUPPLEMENTARY, "benchmarks/supplementary/*.yaml is missing"
+def test_there_are_out_of_sample_files():
+    assert SUPPLEMENTARY, "catalog/data/validation/out_of_sample/*.yaml is missing"
 
 
 @pytest.mark.parametrize("path", SUPPLEMENTARY, ids=lambda p: p.name)
@@ -45,4 +44,21 @@ def test_the_calibration_does_not_read_them():
     root = Path(__file__).resolve().parents[1]
     fitters = [root / "benchmarks" / "fit_calibration.py", *root.glob("src/podsim/**/fit*.py")]
     for f in fitters:
-        assert "supplementary" not in f.read_text(), f
+        text = f.read_text()
+        assert "out_of_sample" not in text and "OUT_OF_SAMPLE" not in text, f
+
+
+def test_validate_out_of_sample_evaluates_every_case():
+    import json
+
+    from typer.testing import CliRunner
+
+    from podsim.cli.main import app
+
+    res = CliRunner().invoke(app, ["validate", "--out-of-sample", "--json"])
+    assert res.exit_code == 0, res.output
+    out = json.loads(res.output)
+    n = sum(len(yaml.safe_load(p.read_text())) for p in SUPPLEMENTARY)
+    s = out["summary"]["overall"]
+    assert s["cases"] == s["evaluated"] == n
+    assert out["files"] == [str(p) for p in SUPPLEMENTARY]
