@@ -4,24 +4,15 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import yaml
 
 from podsim.catalog import DATA
+from podsim_process import podsim as _podsim
 
 SYSTEM = yaml.safe_load((DATA / "systems" / "dgx-h100-cluster.yaml").read_text())
-
-
-def _podsim(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "podsim.cli.main", *args],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
 
 
 def _check(res: subprocess.CompletedProcess, *needles: str) -> None:

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 
 from typer.testing import CliRunner
 
 from podsim.cli.main import app
+from podsim_process import podsim as _podsim
 
 runner = CliRunner()
 
@@ -25,15 +25,6 @@ BASE = [
     "--precision",
     "fp8",
 ]
-
-
-def _podsim(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "podsim.cli.main", *args],
-        capture_output=True,
-        text=True,
-        timeout=180,
-    )
 
 
 def _error(res: subprocess.CompletedProcess, *needles: str) -> None:

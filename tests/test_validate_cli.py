@@ -4,8 +4,6 @@ reported as invalid (never dropped, never a traceback), the kind filter."""
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import yaml
@@ -13,6 +11,7 @@ from typer.testing import CliRunner
 
 from podsim.cli.main import app
 from podsim.validate.runner import BUILTIN_CASES
+from podsim_process import podsim as _podsim
 
 runner = CliRunner()
 
@@ -30,15 +29,6 @@ def _write(tmp_path: Path, name: str, cases: list[dict]) -> Path:
     p = tmp_path / name
     p.write_text(yaml.safe_dump(cases, sort_keys=False))
     return p
-
-
-def _podsim(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "podsim.cli.main", *args],
-        capture_output=True,
-        text=True,
-        timeout=180,
-    )
 
 
 def _json(*args: str) -> dict:
