@@ -104,3 +104,14 @@ def test_a_file_that_is_not_a_list_is_a_clear_error(tmp_path):
     res = _podsim("validate", str(f))
     assert res.returncode == 2
     assert "YAML list" in res.stderr and str(f) in res.stderr and "Traceback" not in res.stderr
+
+
+def test_by_chip_splits_the_summary_per_kind_and_chip(tmp_path):
+    f = _write(tmp_path, "a.yaml", _builtin(TRAIN, SERVE))
+    out = _json(str(f), "--by-chip")
+    per = out["summary_by_chip"]
+    assert set(per) == {"training h100-sxm", "serving gh200"}
+    assert sum(s["evaluated"] for s in per.values()) == out["summary"]["overall"]["evaluated"]
+    assert {c["chip"] for c in out["cases"]} == {"h100-sxm", "gh200"}
+    text = runner.invoke(app, ["validate", str(f), "--by-chip"]).output
+    assert "per kind and chip" in text and "serving gh200" in text

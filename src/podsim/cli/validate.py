@@ -15,6 +15,7 @@ from podsim.validate.runner import (
     out_of_sample_files,
     run_loaded,
     summarise,
+    summarise_by_chip,
 )
 
 KINDS = ("training", "serving")
@@ -40,6 +41,11 @@ def validate(
         "was fitted and never used by it (with FILES: those too)",
     ),
     kind: str = typer.Option(None, help="only 'training' or 'serving' cases"),
+    by_chip: bool = typer.Option(
+        False,
+        "--by-chip",
+        help="also summarise per kind and chip (how well each chip is validated)",
+    ),
     as_json: bool = typer.Option(False, "--json", help="machine-readable output"),
 ) -> None:
     """Predict each validation case and compare with the measured value."""
@@ -61,6 +67,7 @@ def validate(
             task = prog.add_task("evaluating cases", total=len(loaded))
             results = run_loaded(loaded, progress=lambda: prog.advance(task))
     summary = summarise(results)
+    per_chip = summarise_by_chip(results) if by_chip else None
     if as_json:
         emit_json(
             {
@@ -77,10 +84,12 @@ def validate(
                         "status": r.status,
                         "reason": r.reason,
                         "trust": r.trust,
+                        "chip": r.chip,
                     }
                     for r in results
                 ],
                 "summary": summary,
+                **({"summary_by_chip": per_chip} if per_chip is not None else {}),
             }
         )
         return
@@ -103,6 +112,23 @@ def validate(
             rows,
         )
     )
+    if per_chip:
+        console.print(
+            table(
+                "per kind and chip",
+                ["kind and chip", "evaluated", "median |error|", "max |error|", "within 10%"],
+                [
+                    [
+                        k,
+                        f"{s['evaluated']}/{s['cases']}",
+                        _pct(s["median_abs_error"]).lstrip("+"),
+                        _pct(s["max_abs_error"]).lstrip("+"),
+                        str(s["within_10pct"]),
+                    ]
+                    for k, s in per_chip.items()
+                ],
+            )
+        )
     for k, s in summary.items():
         med = s["median_abs_error"]
         mx = s["max_abs_error"]

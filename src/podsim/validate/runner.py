@@ -37,6 +37,7 @@ class CaseResult:
     status: str  # ok | skipped | invalid
     reason: str | None = None
     trust: str | None = None
+    chip: str | None = None  # the case's chip id (None for a case that could not be read)
 
     @property
     def error(self) -> float | None:
@@ -102,6 +103,7 @@ def run_case(case: ValidationCase) -> CaseResult:
         metric=case.measured.metric,
         measured=case.measured.value,
         trust=case.trust,
+        chip=case.system.chip,
     )
     pred = _predictor(case.kind)
     if pred is None:
@@ -180,3 +182,12 @@ def summarise(results: list[CaseResult]) -> dict:
     for kind in sorted({r.kind for r in results}):
         out[kind] = stats([r for r in results if r.kind == kind])
     return out
+
+
+def summarise_by_chip(results: list[CaseResult]) -> dict:
+    """The same statistics per kind and chip ("training h100-sxm", ...), for readable cases."""
+    groups: dict[str, list[CaseResult]] = {}
+    for r in results:
+        if r.chip is not None:
+            groups.setdefault(f"{r.kind} {r.chip}", []).append(r)
+    return {k: summarise(groups[k])["overall"] for k in sorted(groups)}
