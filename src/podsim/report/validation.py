@@ -127,9 +127,9 @@ def build(ctx: ReportContext) -> Section:
             Text(
                 "The calibration is fitted on those public cases. The built-in out-of-sample "
                 "cases are published runs gathered afterwards and never fitted on (NeMo and "
-                "TensorRT-LLM performance tables, TPU recipes, MLPerf MI355X training, "
-                "MindSpeed-LLM on Ascend 910B, ROCm vLLM); they show the accuracy to expect on "
-                "a new run (`podsim validate --out-of-sample`)."
+                "TensorRT-LLM performance tables, MLPerf Training logs, SGLang blogs, TPU "
+                "recipes, MindSpeed-LLM on Ascend 910B, ROCm vLLM); they show the accuracy to "
+                "expect on a new run (`podsim validate --out-of-sample`)."
             ),
             Table(
                 SUMMARY_HEADER,
