@@ -62,8 +62,8 @@ def check_max_output_len(max_output_len: float | None, output_len: float) -> Non
         return
     if not output_len <= max_output_len <= 1.0e7:
         raise SpecError(
-            "the longest output the engine reserves KV cache for cannot be below the mean "
-            "output length",
+            "the output the engine reserves KV cache for runs from the mean output length "
+            "(it cannot be shorter) to 10 million tokens",
             field="max_output_len",
             value=max_output_len,
             allowed=f"{output_len:,.0f} (the mean output) to 10,000,000 tokens",
