@@ -15,8 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from podsim.spec.case import ValidationCase
-from podsim.validate.runner import load_files, out_of_sample_files, run_loaded
+from podsim.validate.runner import out_of_sample_files, run_file
 
 
 def _line(label: str, errs: list[float]) -> str:
@@ -37,14 +36,12 @@ def main(argv: list[str]) -> None:
     by_kind: dict[str, list[float]] = defaultdict(list)
     not_ok = []
     for path in paths:
-        loaded = load_files([path])
-        cases = {cid: c for cid, c in loaded if isinstance(c, ValidationCase)}
-        for r in run_loaded(loaded):
+        for r in run_file(path):
             if r.error is None:
                 not_ok.append(f"{path.name} {r.id}: {r.status} {r.reason or ''}")
                 continue
             by_file[path.name].append(r.error)
-            by_chip[f"{r.kind} {cases[r.id].system.chip}"].append(r.error)
+            by_chip[f"{r.kind} {r.chip}"].append(r.error)
             by_kind[r.kind].append(r.error)
     print("per file")
     for k in sorted(by_file):
