@@ -148,3 +148,13 @@ def test_section_keys_cover_the_brief():
         "facility",
         "validation",
     }
+
+
+def test_validation_section_says_which_chips_rest_on_measured_runs(quick_report: Path):
+    """The report shows the out-of-sample accuracy and, per chip, how many public and
+    out-of-sample runs back its predictions, so a reader sees which systems are unvalidated."""
+    md = (quick_report / "report.md").read_text(encoding="utf-8")
+    assert "Accuracy on runs the calibration never saw" in md
+    table = md.split("Validated runs per chip", 1)[1].split("\n\n**", 1)[0]
+    assert "| serving ascend-910c | 3 |" in table
+    assert "| training tpu-v7 | - | - | - |" in table  # out of sample only

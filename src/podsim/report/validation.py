@@ -96,6 +96,36 @@ def _summary_rows(summary: dict) -> list[list[str]]:
     ]
 
 
+def _by_chip_table(public: dict, oos: dict) -> Table:
+    """How much of each chip's prediction rests on measured runs: cases and errors per kind and
+    chip, public (fitted on) and out of sample (never fitted on)."""
+
+    def cell(s: dict | None) -> list[str]:
+        if not s or not s["evaluated"]:
+            return ["-", "-", "-"]
+        return [
+            fmt.num(s["evaluated"]),
+            fmt.pct(s["median_abs_error"]),
+            fmt.pct(s["max_abs_error"]),
+        ]
+
+    rows = [[k, *cell(public.get(k)), *cell(oos.get(k))] for k in sorted(set(public) | set(oos))]
+    return Table(
+        [
+            "kind and chip",
+            "public cases",
+            "median |error|",
+            "max |error|",
+            "out-of-sample cases",
+            "median |error|",
+            "max |error|",
+        ],
+        rows,
+        caption="Validated runs per chip: a chip with no row is predicted from defaults alone",
+        left=(0,),
+    )
+
+
 def build(ctx: ReportContext) -> Section:
     from podsim.validate.runner import (
         BUILTIN_CASES,
@@ -103,6 +133,7 @@ def build(ctx: ReportContext) -> Section:
         run_file,
         run_files,
         summarise,
+        summarise_by_chip,
     )
 
     results = run_file(BUILTIN_CASES)
@@ -121,7 +152,8 @@ def build(ctx: ReportContext) -> Section:
     )
     oos = out_of_sample_files()
     if oos:
-        oos_summary = summarise(run_files(oos))
+        oos_results = run_files(oos)
+        oos_summary = summarise(oos_results)
         ctx.cache["out_of_sample_summary"] = oos_summary
         sec.add(
             Text(
@@ -136,6 +168,7 @@ def build(ctx: ReportContext) -> Section:
                 _summary_rows(oos_summary),
                 caption="Accuracy on runs the calibration never saw (out of sample)",
             ),
+            _by_chip_table(summarise_by_chip(results), summarise_by_chip(oos_results)),
         )
     errs = sorted((r for r in results if r.error is not None), key=lambda r: -abs(r.error))
     worst = errs[:8]
