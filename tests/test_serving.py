@@ -758,3 +758,24 @@ def test_the_kv_allocation_follows_the_spec() -> None:
     with pytest.raises(SpecError) as e:
         config_for(m, sysm, ServingSpec(**base), kv_allocation="static")
     assert e.value.field == "kv_allocation"
+
+
+def test_default_acceptance_compounds_over_later_drafts() -> None:
+    """Without a published rate, one draft is accepted at the DeepSeek-V3 figure and each later
+    draft only if all before it were: a step emits 1 + a + ... + a^k tokens, so more drafts
+    never emit fewer tokens but each is accepted less often."""
+    from podsim.serving.predict import config_for
+    from podsim.serving.step import DEFAULT_ACCEPTANCE, default_acceptance
+
+    a = DEFAULT_ACCEPTANCE
+    assert default_acceptance(1) == pytest.approx(a)
+    emitted = [1 + k * default_acceptance(k) for k in range(1, 6)]
+    for k, e in enumerate(emitted, start=1):
+        assert e == pytest.approx(sum(a**i for i in range(k + 1)))
+    assert all(x < y for x, y in zip(emitted, emitted[1:], strict=False))
+    assert all(default_acceptance(k + 1) < default_acceptance(k) for k in range(1, 5))
+    spec = ServingSpec(
+        input_len=1024, output_len=1024, tp=8, precision="fp8", speculative={"draft_tokens": 3}
+    )
+    c = config_for(catalog.model("deepseek-r1"), _sys("h100"), spec)
+    assert c.acceptance == pytest.approx(default_acceptance(3))

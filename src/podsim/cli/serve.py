@@ -56,7 +56,11 @@ def serve(
     tpot: str = typer.Option(None, help=TPOT_HELP),
     ttft: str = typer.Option(None, help=TTFT_HELP),
     draft_tokens: int = typer.Option(0, help="speculative (MTP) draft tokens per step"),
-    acceptance: float = typer.Option(None, help="mean fraction of draft tokens accepted"),
+    acceptance: float = typer.Option(
+        None,
+        help="mean fraction of draft tokens accepted (default: 0.85 for one draft, each later "
+        "draft compounding it)",
+    ),
     moe_imbalance: float = typer.Option(
         None, help="tokens on the busiest EP rank / mean (default 1.1)"
     ),

@@ -56,7 +56,7 @@ from podsim.serving.slo import (
     evaluate,
     weights_offloaded,
 )
-from podsim.serving.step import DEFAULT_ACCEPTANCE
+from podsim.serving.step import default_acceptance
 from podsim.spec.model import ModelSpec
 
 PHASES = ("end_to_end", "decode", "prefill", "disaggregated")
@@ -357,7 +357,7 @@ def search_serving(
     ttft: float | None = None,
     phase: str = "end_to_end",
     draft_tokens: int = 0,
-    acceptance: float = DEFAULT_ACCEPTANCE,
+    acceptance: float | None = None,
     objective: str = "chip",
     top: int = 10,
     tp_cap: int | None = None,
@@ -397,7 +397,7 @@ def search_serving(
         output_len=float(output_len),
         precision=precision,
         kv_precision=kv_precision,
-        acceptance=acceptance,
+        acceptance=default_acceptance(draft_tokens) if acceptance is None else acceptance,
         output_cv=float(output_cv),
         kv_allocation=kv_allocation,
         max_output_len=None if max_output_len is None else float(max_output_len),

@@ -10,7 +10,8 @@ Everything comes from the fields a case carries (FORMAT.md ``serving`` block), n
   A given batch ran, so it is checked against the KV it actually held (the mean context).
 * ``phase`` picks the scenario (:mod:`podsim.serving.slo`): ``prefill`` / ``decode`` instances of
   a disaggregated deployment, or ``end_to_end`` continuous batching.
-* ``speculative`` adds draft tokens (MTP) with the case's acceptance rate or the default.
+* ``speculative`` adds draft tokens (MTP) with the case's acceptance rate or the default
+  (:func:`podsim.serving.step.default_acceptance`: later drafts compound the one-draft rate).
 * An instance is ``tp x dp x pp`` chips; the case's chips must be a whole number of instances.
 """
 
@@ -29,7 +30,7 @@ from podsim.serving.slo import (
     evaluate,
     resolve_kv_allocation,
 )
-from podsim.serving.step import DEFAULT_ACCEPTANCE, DEFAULT_MOE_IMBALANCE
+from podsim.serving.step import DEFAULT_MOE_IMBALANCE, default_acceptance
 from podsim.spec.case import ValidationCase
 from podsim.spec.jobs import ServingSpec
 from podsim.spec.model import ModelSpec
@@ -107,7 +108,7 @@ def config_for(
         acceptance=(
             spec.acceptance_rate
             if spec is not None and spec.acceptance_rate is not None
-            else DEFAULT_ACCEPTANCE
+            else default_acceptance(spec.draft_tokens if spec else 1)
         ),
         step_overhead=step_overhead,
         moe_imbalance=DEFAULT_MOE_IMBALANCE if moe_imbalance is None else moe_imbalance,

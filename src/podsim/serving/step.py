@@ -68,10 +68,25 @@ from podsim.workload.layers import LayerOps, attention_core_flops, causal_contex
 # with redundant replicas (DeepSeek EPLB, CloudMatrix-Infer, SGLang EPLB); the training model's
 # auxiliary-loss-balanced figure (catalog calibration/compute.yaml) is used by default.
 DEFAULT_MOE_IMBALANCE = model_constant("moe_imbalance")
-# Mean fraction of draft tokens accepted when a case does not say: DeepSeek-V3 report (arXiv
+# Acceptance of one draft token when a case does not say: DeepSeek-V3 report (arXiv
 # 2412.19437, sec. 5.4.3): "acceptance rate of the second token prediction ranges between 85%
 # and 90%".
 DEFAULT_ACCEPTANCE = 0.85
+
+
+def default_acceptance(draft_tokens: int) -> float:
+    """Mean fraction of ``draft_tokens`` drafts accepted when only the one-draft rate is known.
+
+    Drafts are verified in order and the first rejection discards the rest, so with each
+    accepted at ``a = DEFAULT_ACCEPTANCE`` given its predecessors, draft ``i`` survives with
+    probability ``a^i`` and a step emits ``1 + a + ... + a^k`` tokens (Leviathan, Kalman &
+    Matias 2023, "Fast Inference from Transformers via Speculative Decoding", eq. 1). The mean
+    accepted fraction is ``(a + ... + a^k) / k``: ``a`` for one draft, less for more."""
+    k = max(int(draft_tokens), 1)
+    a = DEFAULT_ACCEPTANCE
+    return sum(a**i for i in range(1, k + 1)) / k
+
+
 # Kernels per layer of a serving engine's fused decoder layer (norm+quant, QKV GEMM,
 # rotary+cache write, attention, O GEMM, all-reduce+residual+norm, gate/up GEMM, activation,
 # down GEMM, residual) and the extra kernels of a MoE layer (router GEMM, top-k, dispatch,
