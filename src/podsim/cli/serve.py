@@ -247,7 +247,7 @@ def serve(
     if phase != "prefill":
         held = f"{out['kv_tokens_per_sequence']:,.0f} tokens"
         held += (
-            f" (reserved: {input_len:,} in + {max_output_len or output_len:,} out)"
+            f" (reserved: {input_len:,} in + {out['kv_tokens_per_sequence'] - input_len:,.0f} out)"
             if c.kv_allocation == "reserved"
             else " (mean context, paged)"
         )

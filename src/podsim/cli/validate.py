@@ -129,14 +129,10 @@ def validate(
                 ],
             )
         )
-    for k, s in summary.items():
-        med = s["median_abs_error"]
-        mx = s["max_abs_error"]
-        console.print(
-            f"summary {k}: {s['evaluated']}/{s['cases']} evaluated, {s['skipped']} skipped, "
-            f"{s['invalid']} invalid; median |error| {_pct(med).lstrip('+')}, "
-            f"max |error| {_pct(mx).lstrip('+')}, within 10%: {s['within_10pct']}"
-        )
+    from podsim.report.validation import summary_lines
+
+    for line in summary_lines(summary):
+        console.print(line)
 
 
 def register(app: typer.Typer) -> None:
