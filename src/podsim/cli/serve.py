@@ -10,6 +10,7 @@ from podsim.cli.latency_options import TPOT_HELP, TTFT_HELP, latency_target
 from podsim.cli.output import console, emit_json, table
 from podsim.errors import PlanError
 from podsim.hardware.resolve import resolve_system_arg
+from podsim.serving.step import DEFAULT_ACCEPTANCE
 from podsim.spec.errors import spec_error
 from podsim.spec.jobs import ServingSpec
 from podsim.units import format_quantity
@@ -58,8 +59,8 @@ def serve(
     draft_tokens: int = typer.Option(0, help="speculative (MTP) draft tokens per step"),
     acceptance: float = typer.Option(
         None,
-        help="mean fraction of draft tokens accepted (default: 0.85 for one draft, each later "
-        "draft compounding it)",
+        help=f"mean fraction of draft tokens accepted (default: {DEFAULT_ACCEPTANCE:g} for one "
+        "draft, each later draft compounding it)",
     ),
     moe_imbalance: float = typer.Option(
         None, help="tokens on the busiest EP rank / mean (default 1.1)"

@@ -68,10 +68,9 @@ from podsim.workload.layers import LayerOps, attention_core_flops, causal_contex
 # with redundant replicas (DeepSeek EPLB, CloudMatrix-Infer, SGLang EPLB); the training model's
 # auxiliary-loss-balanced figure (catalog calibration/compute.yaml) is used by default.
 DEFAULT_MOE_IMBALANCE = model_constant("moe_imbalance")
-# Acceptance of one draft token when a case does not say: DeepSeek-V3 report (arXiv
-# 2412.19437, sec. 5.4.3): "acceptance rate of the second token prediction ranges between 85%
-# and 90%".
-DEFAULT_ACCEPTANCE = 0.85
+# Acceptance of one draft token when a case does not say (compute.yaml mtp_acceptance, from the
+# DeepSeek-V3 report's 85-90% second-token acceptance).
+DEFAULT_ACCEPTANCE = model_constant("mtp_acceptance")
 
 
 def default_acceptance(draft_tokens: int) -> float:
