@@ -419,7 +419,7 @@ def test_serving_fit_on_a_subset_uses_only_those_cases() -> None:
 
     def err(g: float) -> float:
         with overridden("ascend-910", step_overhead_s=g):
-            return abs(np.log(predict_serving_case(case) / case.measured.value))
+            return abs(np.log(predict_serving_case(case)[0] / case.measured.value))
 
     assert err(v) <= err(float(GRID_S[0])) + 1e-12
     assert err(v) < 0.05  # one parameter, one case: the grid step bounds the residual

@@ -115,3 +115,23 @@ def test_by_chip_splits_the_summary_per_kind_and_chip(tmp_path):
     assert {c["chip"] for c in out["cases"]} == {"h100-sxm", "gh200"}
     text = runner.invoke(app, ["validate", str(f), "--by-chip"]).output
     assert "per kind and chip" in text and "serving gh200" in text
+
+
+def test_a_measured_batch_the_memory_model_rejects_is_still_predicted(tmp_path):
+    """A case's batch ran, so a memory model that says it does not fit must not skip the case:
+    it is predicted and carries a note naming the shortfall (as training cases are predicted
+    whatever their memory estimate); the serve command still rejects such a plan."""
+    from podsim.spec.case import ValidationCase
+    from podsim.validate.runner import run_case
+
+    raw = yaml.safe_load(BUILTIN_CASES.read_text())
+    base = next(c for c in raw if c["kind"] == "serving" and c["serving"].get("batch"))
+    ok = run_case(ValidationCase.model_validate(base))
+    assert ok.status == "ok" and ok.note is None
+    big = dict(base, serving=dict(base["serving"], batch=base["serving"]["batch"] * 1_000_000))
+    r = run_case(ValidationCase.model_validate(big))
+    assert r.status == "ok"
+    assert r.predicted is not None and r.predicted > 0
+    assert r.note is not None and "does not fit" in r.note
+    case = _json(str(_write(tmp_path, "big.yaml", [big])))["cases"][0]
+    assert case["status"] == "ok" and "does not fit" in case["note"]

@@ -83,6 +83,7 @@ def validate(
                         "error": r.error,
                         "status": r.status,
                         "reason": r.reason,
+                        "note": r.note,
                         "trust": r.trust,
                         "chip": r.chip,
                     }
@@ -101,7 +102,9 @@ def validate(
             _num(r.measured),
             _num(r.predicted),
             _pct(r.error),
-            r.status if r.status == "ok" else f"{r.status}: {r.reason}",
+            (r.status if r.note is None else f"{r.status}: {r.note}")
+            if r.status == "ok"
+            else f"{r.status}: {r.reason}",
         ]
         for r in results
     ]

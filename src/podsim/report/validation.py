@@ -217,6 +217,9 @@ def build(ctx: ReportContext) -> Section:
     skipped = [r for r in results if r.status != "ok"]
     for r in skipped:
         sec.add(Note(f"{r.id}: {r.status}: {r.reason}"))
+    for r in results:
+        if r.status == "ok" and r.note:
+            sec.add(Note(f"{r.id}: predicted; {r.note}"))
     o = summary["overall"]
     sec.summary = (
         f"{o['evaluated']}/{o['cases']} cases evaluated; median |error| "

@@ -80,7 +80,7 @@ def _log_errors(cases: list[ValidationCase], overhead: float | None = None) -> n
     out = []
     for c in cases:
         try:
-            p = predict_serving_case(c, step_overhead=overhead)
+            p, _ = predict_serving_case(c, step_overhead=overhead)
         except PodsimError:
             p = float("nan")
         out.append(np.log(p / c.measured.value) if p and p > 0 else np.nan)

@@ -21,6 +21,7 @@ import numpy as np
 
 from podsim.errors import PlanError, SpecError
 from podsim.hardware.system import System, system_for_case
+from podsim.serving.capacity import ServingMemory, why_not_fit
 from podsim.serving.slo import (
     BatchChoice,
     ServingConfig,
@@ -128,6 +129,7 @@ def simulate(
     output_cv: float = 0.0,
     max_output_len: float | None = None,
     kv_allocation: str | None = None,
+    batch_must_fit: bool = True,
 ) -> tuple[ServingConfig, dict, BatchChoice | None]:
     """(config, chosen point, batch choice) for a serving spec on a system. ``output_cv``: the
     coefficient of variation of the output length (0: all ``output_len`` long); long-tailed
@@ -136,7 +138,9 @@ def simulate(
     (each admitted request holds KV for its prompt plus ``max_output_len`` output tokens, default
     ``output_len``: TensorRT-LLM's no-evict scheduler) or ``paged`` (pages on demand: vLLM,
     SGLang); None: reserved for a chosen batch, paged for a given one
-    (:func:`podsim.serving.slo.memory_context`)."""
+    (:func:`podsim.serving.slo.memory_context`). ``batch_must_fit``: a given batch that the memory
+    model says does not fit is an error (a plan); False predicts it anyway, with the point's
+    ``fits`` false (a measured run, which did fit: the memory model, not the run, is wrong)."""
     check_plan(m, system.chips, s)
     if moe_imbalance is not None and not 1.0 <= moe_imbalance <= 64.0:
         raise SpecError(
@@ -160,19 +164,10 @@ def simulate(
     if s.batch is not None:
         pts = evaluate(c, [s.batch])
         point = pts.take(0)
-        if not point["fits"]:
-            from podsim.serving.capacity import ServingMemory, raise_if_not_fit
-
-            mem = point["memory_bytes"]
-            raise_if_not_fit(
-                ServingMemory(
-                    mem["weights"],
-                    mem["kv_cache"],
-                    mem["activations"],
-                    mem["runtime_reserve"],
-                    mem["capacity"],
-                )
-            )
+        if batch_must_fit:
+            reason = memory_shortfall(point)
+            if reason:
+                raise PlanError(reason, field="batch")
         return c, point, None
     choice = choose_batch(c, tpot=tpot, ttft=ttft)
     if tpot is None and ttft is None:
@@ -180,6 +175,22 @@ def simulate(
     if choice.constrained is None:
         raise PlanError(choice.reason or "no batch meets the latency targets", field="slo")
     return c, choice.constrained, choice
+
+
+def memory_shortfall(point: dict) -> str | None:
+    """Why a chosen point's memory does not fit (None when it fits)."""
+    if point["fits"]:
+        return None
+    mem = point["memory_bytes"]
+    return why_not_fit(
+        ServingMemory(
+            mem["weights"],
+            mem["kv_cache"],
+            mem["activations"],
+            mem["runtime_reserve"],
+            mem["capacity"],
+        )
+    )
 
 
 METRICS = (
@@ -191,11 +202,21 @@ METRICS = (
 )
 
 
-def predict_serving_case(case: ValidationCase, *, step_overhead: float | None = None) -> float:
+def predict_serving_case(
+    case: ValidationCase, *, step_overhead: float | None = None
+) -> tuple[float, str | None]:
+    """The case's metric as predicted, and a note when the memory model disagrees with the run.
+
+    A case's given batch ran, so it is predicted even where the memory model says it does not
+    fit (an engine with a smaller runtime reserve, a tighter allocator than the model assumes);
+    the note says so instead of skipping a run that happened, as the training cases are
+    predicted whatever their memory estimate."""
     s = case.serving
     assert s is not None
     system = system_for_case(case.system)
-    _, point, _ = simulate(case.model, system, s, step_overhead=step_overhead)
+    _, point, _ = simulate(case.model, system, s, step_overhead=step_overhead, batch_must_fit=False)
+    shortfall = memory_shortfall(point)
+    note = f"the memory model says this batch does not fit: {shortfall}" if shortfall else None
     metric = case.measured.metric
     if metric not in point:
         raise SpecError("unsupported serving metric", field="measured.metric", value=metric)
@@ -212,4 +233,4 @@ def predict_serving_case(case: ValidationCase, *, step_overhead: float | None = 
             value=metric,
             allowed=", ".join(defined),
         )
-    return value
+    return value, note

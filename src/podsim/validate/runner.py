@@ -38,6 +38,9 @@ class CaseResult:
     reason: str | None = None
     trust: str | None = None
     chip: str | None = None  # the case's chip id (None for a case that could not be read)
+    note: str | None = (
+        None  # a predicted case's caveat (e.g. the memory model disagrees with the run)
+    )
 
     @property
     def error(self) -> float | None:
@@ -113,8 +116,11 @@ def run_case(case: ValidationCase) -> CaseResult:
             status="skipped",
             reason=f"the {case.kind} model is not available in this version",
         )
+    note = None
     try:
         value = pred(case)
+        if isinstance(value, tuple):  # (value, note)
+            value, note = value
     except PodsimError as exc:
         return CaseResult(**base, predicted=None, status="skipped", reason=str(exc))
     if value is None or not np.isfinite(value) or value <= 0:
@@ -124,7 +130,7 @@ def run_case(case: ValidationCase) -> CaseResult:
             status="skipped",
             reason="the model gave no finite prediction for this case",
         )
-    return CaseResult(**base, predicted=float(value), status="ok")
+    return CaseResult(**base, predicted=float(value), status="ok", note=note)
 
 
 def run_file(path: str | Path, progress=None) -> list[CaseResult]:
