@@ -304,3 +304,20 @@ def test_gemms_of_few_rows_are_less_efficient() -> None:
     m0 = compute_calibration("hopper").gemm_m0
     f = row_fill(np.array([16.0, m0, 1024.0, 65536.0]), m0)
     assert np.all(np.diff(f) > 0) and f[1] == pytest.approx(0.5) and np.all(f <= 1.0)
+
+
+def test_interleaving_with_a_short_last_microbatch_group_is_a_plan_error_but_a_published_run() -> (
+    None
+):
+    """18 micro-batches on 4 stages with vpp 2: the textbook interleaved schedule needs a
+    multiple of pp, so a planned layout is rejected with the reason; a published run
+    (Megatron-Core groups micro-batches per virtual stage and lets the last group be short)
+    is predicted."""
+    spec = TrainingSpec(seq_len=4096, global_batch=36, micro_batch=1, tp=8, pp=4, vpp=2, dp=2)
+    with pytest.raises(PlanError) as exc:
+        raise_if_invalid(from_spec(spec, 64), LLAMA70, 64)
+    assert "micro-batches divisible by pp" in str(exc.value)
+    plan = from_spec(spec, 64, uneven_pp=True)
+    raise_if_invalid(plan, LLAMA70, 64)
+    res = simulate_plans(LLAMA70, H100.scaled(64), plan, "bf16")
+    assert np.isfinite(float(res.step_time)) and float(res.step_time) > 0

@@ -48,7 +48,10 @@ class PlanArrays:
     global_batch: np.ndarray
     seq_len: np.ndarray
     sequence_parallel: np.ndarray  # bool
-    uneven_pp: np.ndarray  # bool: allow stages with unequal layer counts
+    # bool: the flexible layouts of a published run -- stages with unequal layer counts, and an
+    # interleaved schedule whose last micro-batch group is smaller than pp (Megatron-Core's
+    # microbatch_group_size_per_vp_stage) -- rather than the textbook rules a planner keeps to
+    uneven_pp: np.ndarray
 
     @property
     def shape(self) -> tuple[int, ...]:
@@ -120,7 +123,9 @@ def check_plans(
             p.global_batch % (p.dp * p.micro_batch) != 0
         ),
         "interleaved schedule needs micro-batches divisible by pp": b(
-            (p.vpp > 1) & ((p.global_batch // np.maximum(p.dp * p.micro_batch, 1)) % p.pp != 0)
+            (p.vpp > 1)
+            & ~p.uneven_pp
+            & ((p.global_batch // np.maximum(p.dp * p.micro_batch, 1)) % p.pp != 0)
         ),
         "seq_len not divisible by 2*cp": b((p.cp > 1) & (p.seq_len % (2 * p.cp) != 0)),
         "ep needs a MoE model": b((p.ep > 1) & (m.moe is None)),
