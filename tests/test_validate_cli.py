@@ -132,6 +132,6 @@ def test_a_measured_batch_the_memory_model_rejects_is_still_predicted(tmp_path):
     r = run_case(ValidationCase.model_validate(big))
     assert r.status == "ok"
     assert r.predicted is not None and r.predicted > 0
-    assert r.note is not None and "does not fit" in r.note
+    assert r.note is not None and "exceeds the memory model" in r.note
     case = _json(str(_write(tmp_path, "big.yaml", [big])))["cases"][0]
-    assert case["status"] == "ok" and "does not fit" in case["note"]
+    assert case["status"] == "ok" and "exceeds the memory model" in case["note"]

@@ -102,7 +102,7 @@ def validate(
             _num(r.measured),
             _num(r.predicted),
             _pct(r.error),
-            (r.status if r.note is None else f"{r.status}: {r.note}")
+            (r.status if r.note is None else f"{r.status} *")
             if r.status == "ok"
             else f"{r.status}: {r.reason}",
         ]
@@ -115,6 +115,9 @@ def validate(
             rows,
         )
     )
+    for r in results:
+        if r.status == "ok" and r.note:
+            console.print(f"* {r.id}: {r.note}")
     if per_chip:
         console.print(
             table(

@@ -188,8 +188,9 @@ def max_batch(
     return np.maximum(np.floor(free / per_seq), 0.0)
 
 
-def why_not_fit(mem: ServingMemory) -> str | None:
-    """A one-line reason when the (scalar) memory does not fit, else None."""
+def why_not_fit(mem: ServingMemory, *, advice: bool = True) -> str | None:
+    """A one-line reason when the (scalar) memory does not fit, else None; ``advice`` adds what
+    to change (for a plan; not for a measured run, which did fit)."""
     from podsim.units import format_quantity as fq
 
     total = float(np.max(mem.total))
@@ -200,14 +201,14 @@ def why_not_fit(mem: ServingMemory) -> str | None:
     if w > usable:
         return (
             f"weights need {fq(w, 'bytes')} per chip, more than the {fq(usable, 'bytes')} left of "
-            f"{fq(mem.capacity, 'bytes')} HBM after the runtime reserve; use more TP/PP/EP or a "
-            "lower precision"
+            f"{fq(mem.capacity, 'bytes')} HBM after the runtime reserve"
+            + ("; use more TP/PP/EP or a lower precision" if advice else "")
         )
     return (
         f"KV cache {fq(float(np.max(mem.kv)), 'bytes')} + activations "
         f"{fq(float(np.max(mem.activations)), 'bytes')} do not fit beside "
-        f"{fq(w, 'bytes')} of weights in {fq(usable, 'bytes')} usable HBM per chip; "
-        "use a smaller batch or shorter context"
+        f"{fq(w, 'bytes')} of weights in {fq(usable, 'bytes')} usable HBM per chip"
+        + ("; use a smaller batch or shorter context" if advice else "")
     )
 
 

@@ -177,8 +177,8 @@ def simulate(
     return c, choice.constrained, choice
 
 
-def memory_shortfall(point: dict) -> str | None:
-    """Why a chosen point's memory does not fit (None when it fits)."""
+def memory_shortfall(point: dict, *, advice: bool = True) -> str | None:
+    """Why a chosen point's memory does not fit (None when it fits); ``advice``: what to change."""
     if point["fits"]:
         return None
     mem = point["memory_bytes"]
@@ -189,7 +189,8 @@ def memory_shortfall(point: dict) -> str | None:
             mem["activations"],
             mem["runtime_reserve"],
             mem["capacity"],
-        )
+        ),
+        advice=advice,
     )
 
 
@@ -215,8 +216,13 @@ def predict_serving_case(
     assert s is not None
     system = system_for_case(case.system)
     _, point, _ = simulate(case.model, system, s, step_overhead=step_overhead, batch_must_fit=False)
-    shortfall = memory_shortfall(point)
-    note = f"the memory model says this batch does not fit: {shortfall}" if shortfall else None
+    shortfall = memory_shortfall(point, advice=False)
+    note = (
+        f"the run's batch exceeds the memory model ({shortfall}), so the model overestimates "
+        "memory here; the time is predicted at the run's batch"
+        if shortfall
+        else None
+    )
     metric = case.measured.metric
     if metric not in point:
         raise SpecError("unsupported serving metric", field="measured.metric", value=metric)
