@@ -56,7 +56,7 @@ def plan_train(
 ) -> None:
     """Search every TP/PP/vpp/CP/EP/DP, ZeRO, recompute and micro-batch for MODEL on SYSTEM."""
     from podsim.planner.export import FRAMEWORKS_TRAIN, as_command, megatron_args, mindspeed_args
-    from podsim.planner.search import search_training
+    from podsim.planner.search import default_global_batch, search_training
     from podsim.planner.space import SpaceOptions
 
     if export is not None and export not in FRAMEWORKS_TRAIN:
@@ -65,7 +65,7 @@ def plan_train(
         )
     m = catalog.model(model)
     sysm = resolve_system_arg(system, chips)
-    gb = global_batch or max(round(4 * 1024 * 1024 / seq_len), 1)
+    gb = global_batch or default_global_batch(seq_len)
     zs = tuple(_int_list(zero_stages, "zero_stages"))
     if not zs or any(z not in (0, 1, 2, 3) for z in zs):
         raise SpecError(

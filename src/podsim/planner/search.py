@@ -167,6 +167,17 @@ class TrainingSearch:
         }
 
 
+# tokens per optimizer step when a search is not given a global batch: ~4M, the order of the
+# batches large LLM pre-training runs use (Llama 3 405B: 4M-16M tokens, Meta 2024, arXiv
+# 2407.21783 sec. 3.4; DeepSeek-V3: 15,360 x 4K = 63M at the end, arXiv 2412.19437)
+DEFAULT_BATCH_TOKENS = 4 * 1024 * 1024
+
+
+def default_global_batch(seq_len: int) -> int:
+    """Sequences per step when none is given: ~4M tokens."""
+    return max(round(DEFAULT_BATCH_TOKENS / seq_len), 1)
+
+
 def _objective(name: str, res, cph: float | None) -> np.ndarray:
     """Higher is better."""
     if name == "throughput":
