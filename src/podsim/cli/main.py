@@ -29,6 +29,7 @@ COMMAND_MODULES = (
     "serve",
     "validate",
     "plan",
+    "sweep",
     "goodput",
     "facility",
     "report",

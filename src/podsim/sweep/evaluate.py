@@ -1,0 +1,98 @@
+"""Evaluate one sweep point: the planner's best plans for it, as result rows.
+
+Each row is one of the point's ``top`` plans (``rank`` 1 = best) with the point's settings, the
+plan, its predicted metrics and time breakdown, and how the search went (plans considered,
+valid, fitting). A point with no possible plan (the model does not fit, no plan meets the
+latency targets) is one row with ``status`` ``no plan`` and the reason, so it is stored and
+not retried.
+"""
+
+from __future__ import annotations
+
+import time
+
+from podsim import catalog
+from podsim.errors import PodsimError
+from podsim.hardware.resolve import resolve_system_arg
+from podsim.sweep.points import Point
+
+
+def evaluate_point(point: Point) -> list[dict]:
+    """Result rows of one point (see the module docstring). Deterministic."""
+    t0 = time.perf_counter()
+    v = point.values
+    base = {"key": point.key, "kind": point.kind, "objective": point.objective, **v}
+    try:
+        model = catalog.model(str(v["model"]))
+        system = resolve_system_arg(str(v["system"]), None)
+        base["chips"] = system.chips
+        rows = _training(point, model, system) if point.kind == "training" else None
+        if rows is None:
+            rows = _serving(point, model, system)
+    except PodsimError as exc:
+        rows = [{"rank": 1, "status": "no plan", "reason": str(exc)}]
+    seconds = time.perf_counter() - t0
+    return [{**base, **r, "search_seconds": seconds} for r in rows]
+
+
+def _training(point: Point, model, system) -> list[dict]:
+    from podsim.planner.search import default_global_batch, search_training
+
+    v = point.values
+    seq_len = int(v["seq_len"])
+    gb = int(v["global_batch"]) if v["global_batch"] is not None else None
+    res = search_training(
+        model,
+        system,
+        global_batch=gb or default_global_batch(seq_len),
+        seq_len=seq_len,
+        precision=str(v["precision"]),
+        objective=point.objective,
+        top=point.top,
+    )
+    frame = res.to_frame().reset_index()
+    stats = {
+        "global_batch": res.global_batch,
+        "plans_considered": res.considered,
+        "plans_valid": res.valid,
+        "plans_fitting": res.fitting,
+    }
+    rows = []
+    for rec, best in zip(frame.to_dict("records"), res.best, strict=True):
+        rec["label"] = best["label"]
+        rec["tokens_per_s"] = rec["tokens_per_s_per_chip"] * res.chips
+        rows.append({**rec, **stats, "status": "ok", "reason": None})
+    return rows
+
+
+def _serving(point: Point, model, system) -> list[dict]:
+    from podsim.planner.serve import search_serving
+
+    v = point.values
+    res = search_serving(
+        model,
+        system,
+        input_len=int(v["input_len"]),
+        output_len=int(v["output_len"]),
+        precision=str(v["precision"]),
+        kv_precision=v["kv_precision"],
+        tpot=v["tpot"],
+        ttft=v["ttft"],
+        phase=str(v["phase"]),
+        draft_tokens=int(v["draft_tokens"]),
+        objective=point.objective,
+        top=point.top,
+        workers=1,  # the sweep runs points in parallel; no nested process pools
+    )
+    frame = res.to_frame().reset_index()
+    stats = {
+        "plans_considered": res.considered,
+        "plans_valid": res.valid,
+        "plans_fitting": res.fitting,
+        "plans_meeting_targets": res.meeting,
+    }
+    rows = []
+    for rec in frame.to_dict("records"):
+        rec["tokens_per_s"] = rec["tokens_per_s_per_chip"] * res.chips
+        rows.append({**rec, **stats, "status": "ok", "reason": None})
+    return rows
