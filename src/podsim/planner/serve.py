@@ -318,13 +318,17 @@ def _pool_candidates(
     return [(p, d) for *_, p, d in scored[: max(top, 1)]]
 
 
+def available_cpus() -> int:
+    """CPUs this process may use."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not Linux
+        return os.cpu_count() or 1
+
+
 def default_workers(tasks: int) -> int:
     """Local worker processes: up to 8 of the CPUs this process may use, none for small jobs."""
-    try:
-        cpus = len(os.sched_getaffinity(0))
-    except AttributeError:  # pragma: no cover - not Linux
-        cpus = os.cpu_count() or 1
-    return 1 if tasks < 64 else max(1, min(cpus, 8))
+    return 1 if tasks < 64 else max(1, min(available_cpus(), 8))
 
 
 def _map(job: _Job, todo: list[dict], workers: int | None):

@@ -50,19 +50,8 @@ def _training(point: Point, model, system) -> list[dict]:
         objective=point.objective,
         top=point.top,
     )
-    frame = res.to_frame().reset_index()
-    stats = {
-        "global_batch": res.global_batch,
-        "plans_considered": res.considered,
-        "plans_valid": res.valid,
-        "plans_fitting": res.fitting,
-    }
-    rows = []
-    for rec, best in zip(frame.to_dict("records"), res.best, strict=True):
-        rec["label"] = best["label"]
-        rec["tokens_per_s"] = rec["tokens_per_s_per_chip"] * res.chips
-        rows.append({**rec, **stats, "status": "ok", "reason": None})
-    return rows
+    stats = {"global_batch": res.global_batch}
+    return _rows(res, stats)
 
 
 def _serving(point: Point, model, system) -> list[dict]:
@@ -84,15 +73,22 @@ def _serving(point: Point, model, system) -> list[dict]:
         top=point.top,
         workers=1,  # the sweep runs points in parallel; no nested process pools
     )
+    return _rows(res, {"plans_meeting_targets": res.meeting})
+
+
+def _rows(res, stats: dict) -> list[dict]:
+    """One row per kept plan of a planner search (training or serving): the plan, its metrics,
+    its label, system tokens/s, and how the search went."""
     frame = res.to_frame().reset_index()
     stats = {
+        **stats,
         "plans_considered": res.considered,
         "plans_valid": res.valid,
         "plans_fitting": res.fitting,
-        "plans_meeting_targets": res.meeting,
     }
     rows = []
-    for rec in frame.to_dict("records"):
+    for rec, best in zip(frame.to_dict("records"), res.best, strict=True):
+        rec["label"] = best["label"]
         rec["tokens_per_s"] = rec["tokens_per_s_per_chip"] * res.chips
         rows.append({**rec, **stats, "status": "ok", "reason": None})
     return rows

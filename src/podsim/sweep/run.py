@@ -56,11 +56,10 @@ class SweepRun:
 
 
 def local_workers(pending: int) -> int:
-    try:
-        cpus = len(os.sched_getaffinity(0))
-    except AttributeError:  # pragma: no cover - not Linux
-        cpus = os.cpu_count() or 1
-    return max(1, min(cpus, MAX_LOCAL_WORKERS, pending))
+    """One process per CPU this process may use, at most 8 and at most one per point."""
+    from podsim.planner.serve import available_cpus
+
+    return max(1, min(available_cpus(), MAX_LOCAL_WORKERS, pending))
 
 
 def run_sweep(
