@@ -36,8 +36,10 @@ def test_every_combination_is_one_point_with_a_distinct_key():
     points = expand(spec)
     assert len(points) == 1 * 2 * 2 * 1 * 1
     assert len({p.key for p in points}) == len(points)
-    # the same question asked again has the same key
+    # the same question asked again has the same key; a value listed twice is one point
     assert [p.key for p in expand(parse_sweep(TRAIN))] == [p.key for p in points]
+    twice = parse_sweep({**TRAIN, "precision": ["bf16", "fp8", "bf16"]})
+    assert [p.key for p in expand(twice)] == [p.key for p in points]
 
 
 def test_results_are_the_planners_best_plans(tmp_path):

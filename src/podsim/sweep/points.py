@@ -85,8 +85,8 @@ def _file_hash(ref: object) -> str | None:
 
 
 def expand(spec: SweepSpec) -> list[Point]:
-    """Every combination of the spec's axes, in the spec's order. Models and systems are
-    resolved first, so an unknown id is reported before any work."""
+    """Every distinct combination of the spec's axes, in the spec's order. Models and systems
+    are resolved first, so an unknown id is reported before any work."""
     for m in spec.models:
         catalog.model(m)
     for s in spec.systems:
@@ -108,7 +108,8 @@ def expand(spec: SweepSpec) -> list[Point]:
             spec.phase,
             spec.draft_tokens,
         )
-    return [
-        Point(spec.kind, tuple(zip(axes, combo, strict=True)), spec.goal, spec.top)
-        for combo in itertools.product(*lists)
-    ]
+    points: dict[str, Point] = {}  # a value listed twice on an axis is one point
+    for combo in itertools.product(*lists):
+        p = Point(spec.kind, tuple(zip(axes, combo, strict=True)), spec.goal, spec.top)
+        points.setdefault(p.key, p)
+    return list(points.values())
