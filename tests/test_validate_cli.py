@@ -135,3 +135,26 @@ def test_a_measured_batch_the_memory_model_rejects_is_still_predicted(tmp_path):
     assert r.note is not None and "exceeds the memory model" in r.note
     case = _json(str(_write(tmp_path, "big.yaml", [big])))["cases"][0]
     assert case["status"] == "ok" and "exceeds the memory model" in case["note"]
+
+
+def test_a_run_whose_latency_target_the_model_cannot_meet_is_predicted_closest_to_it(tmp_path):
+    """A run met its TPOT target; where the model's one-sequence floor is above it, the case is
+    predicted at the batch that comes closest (with a note), not skipped -- while `serve` with
+    the same target is a plan error."""
+    from podsim.spec.case import ValidationCase
+    from podsim.validate.runner import run_case
+
+    raw = yaml.safe_load(BUILTIN_CASES.read_text())
+    base = next(
+        c for c in raw if c["kind"] == "serving" and (c["serving"].get("slo") or {}).get("tpot")
+    )
+    tight = dict(base, serving=dict(base["serving"], slo={"tpot": "0.01 ms"}))
+    r = run_case(ValidationCase.model_validate(tight))
+    assert r.status == "ok" and r.predicted is not None and r.predicted > 0
+    assert r.note is not None and "latency targets the model cannot" in r.note
+    ok = run_case(ValidationCase.model_validate(base))
+    assert ok.note is None
+    # the closest batch to an impossible target is the fastest one: never more throughput than
+    # the run's own (met) target allows
+    if r.metric.endswith("per_chip"):
+        assert r.predicted <= ok.predicted * (1 + 1e-9)

@@ -130,6 +130,7 @@ def simulate(
     max_output_len: float | None = None,
     kv_allocation: str | None = None,
     batch_must_fit: bool = True,
+    slo_must_be_met: bool = True,
 ) -> tuple[ServingConfig, dict, BatchChoice | None]:
     """(config, chosen point, batch choice) for a serving spec on a system. ``output_cv``: the
     coefficient of variation of the output length (0: all ``output_len`` long); long-tailed
@@ -140,7 +141,9 @@ def simulate(
     SGLang); None: reserved for a chosen batch, paged for a given one
     (:func:`podsim.serving.slo.memory_context`). ``batch_must_fit``: a given batch that the memory
     model says does not fit is an error (a plan); False predicts it anyway, with the point's
-    ``fits`` false (a measured run, which did fit: the memory model, not the run, is wrong)."""
+    ``fits`` false (a measured run, which did fit: the memory model, not the run, is wrong).
+    ``slo_must_be_met``: latency targets no batch meets are an error (a plan); False returns the
+    batch closest to them instead (a measured run met them: the model is too slow there)."""
     check_plan(m, system.chips, s)
     if moe_imbalance is not None and not 1.0 <= moe_imbalance <= 64.0:
         raise SpecError(
@@ -173,7 +176,9 @@ def simulate(
     if tpot is None and ttft is None:
         return c, choice.unconstrained, choice
     if choice.constrained is None:
-        raise PlanError(choice.reason or "no batch meets the latency targets", field="slo")
+        if slo_must_be_met or choice.closest is None:
+            raise PlanError(choice.reason or "no batch meets the latency targets", field="slo")
+        return c, choice.closest, choice
     return c, choice.constrained, choice
 
 
@@ -206,16 +211,25 @@ METRICS = (
 def predict_serving_case(
     case: ValidationCase, *, step_overhead: float | None = None
 ) -> tuple[float, str | None]:
-    """The case's metric as predicted, and a note when the memory model disagrees with the run.
+    """The case's metric as predicted, and a note when the model disagrees with the run.
 
-    A case's given batch ran, so it is predicted even where the memory model says it does not
-    fit (an engine with a smaller runtime reserve, a tighter allocator than the model assumes);
-    the note says so instead of skipping a run that happened, as the training cases are
-    predicted whatever their memory estimate."""
+    A case describes a run that happened, so it is predicted even where the model says it could
+    not: a given batch the memory model says does not fit (an engine with a smaller runtime
+    reserve, a tighter allocator than the model assumes) is predicted at that batch, and
+    latency targets no batch meets in the model are predicted at the batch closest to them.
+    The note says so instead of skipping the run, as the training cases are predicted whatever
+    their memory estimate."""
     s = case.serving
     assert s is not None
     system = system_for_case(case.system)
-    _, point, _ = simulate(case.model, system, s, step_overhead=step_overhead, batch_must_fit=False)
+    _, point, choice = simulate(
+        case.model,
+        system,
+        s,
+        step_overhead=step_overhead,
+        batch_must_fit=False,
+        slo_must_be_met=False,
+    )
     shortfall = memory_shortfall(point, advice=False)
     note = (
         f"the run's batch exceeds the memory model ({shortfall}), so the model overestimates "
@@ -223,6 +237,11 @@ def predict_serving_case(
         if shortfall
         else None
     )
+    if choice is not None and choice.constrained is None and choice.reason:
+        note = (
+            f"the run met latency targets the model cannot ({choice.reason}), so the model is "
+            f"too slow here; predicted at the batch closest to them ({int(point['batch'])})"
+        )
     metric = case.measured.metric
     if metric not in point:
         raise SpecError("unsupported serving metric", field="measured.metric", value=metric)

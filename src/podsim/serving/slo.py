@@ -409,6 +409,8 @@ class BatchChoice:
     unconstrained: dict  # the best throughput within memory
     limit: int  # memory limit on the batch
     reason: str | None = None  # why no batch meets the targets
+    # when none does: the batch that comes closest (smallest worst ratio of latency to target)
+    closest: dict | None = None
 
 
 def choose_batch(
@@ -455,7 +457,13 @@ def choose_batch(
         if ttft is not None and floor_ttft > ttft:
             parts.append(f"TTFT target {ttft:.3g} s is below the floor {floor_ttft:.3g} s")
         reason = "; ".join(parts) or "no batch meets the latency targets"
-        return BatchChoice(None, unconstrained, limit, reason)
+        excess = np.ones(grid.shape)
+        if tpot is not None and c.phase != "prefill":
+            excess = np.maximum(excess, pts.tpot_s / tpot)
+        if ttft is not None:
+            excess = np.maximum(excess, pts.ttft_p99_s / ttft)
+        closest = pts.take(int(np.nanargmin(excess)))
+        return BatchChoice(None, unconstrained, limit, reason, closest)
     # the best throughput among the batches that meet the targets (the largest, as TPOT grows
     # with the batch)
     idx = np.flatnonzero(ok)
