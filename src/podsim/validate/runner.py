@@ -168,6 +168,30 @@ def run_loaded(
     return results
 
 
+def results_frame(results: list[CaseResult]):
+    """The results as a pandas DataFrame, one row per case (error = predicted / measured - 1)."""
+    import pandas as pd
+
+    return pd.DataFrame(
+        [
+            {
+                "id": r.id,
+                "kind": r.kind,
+                "chip": r.chip,
+                "metric": r.metric,
+                "measured": r.measured,
+                "predicted": r.predicted,
+                "error": r.error,
+                "status": r.status,
+                "reason": r.reason,
+                "note": r.note,
+                "trust": r.trust,
+            }
+            for r in results
+        ]
+    )
+
+
 def summarise(results: list[CaseResult]) -> dict:
     """Median and max |error| overall and per kind; counts of evaluated / skipped / invalid."""
 

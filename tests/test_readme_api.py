@@ -1,0 +1,21 @@
+"""The README's Python API example runs as written and gives what it says."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+README = Path(__file__).resolve().parents[1] / "README.md"
+
+
+def test_the_readme_python_example_runs():
+    text = README.read_text()
+    section = text[text.index("## Python API") :]
+    code = re.search(r"```python\n(.*?)```", section, re.S).group(1)
+    env: dict = {}
+    exec(compile(code, "README.md", "exec"), env)  # noqa: S102 - our own documentation
+    plans, cases = env["plans"], env["cases"]
+    assert len(plans) == 5 and {"tp", "pp", "mfu", "tokens_per_s_per_chip"} <= set(plans.columns)
+    assert plans["tokens_per_s_per_chip"].is_monotonic_decreasing
+    assert len(cases) == 116 and (cases["status"] == "ok").all()
+    assert {"measured", "predicted", "error", "chip"} <= set(cases.columns)
