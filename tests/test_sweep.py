@@ -244,3 +244,11 @@ def test_the_ray_backend_gives_the_local_rows(tmp_path):
         ray.shutdown()
     cols = [c for c in local.columns if c != "search_seconds"]
     assert local[cols].equals(remote[cols])
+
+
+def test_catalog_lists_the_builtin_sweeps():
+    res = runner.invoke(app, ["catalog", "sweeps", "--json"])
+    assert res.exit_code == 0, res.output
+    listed = {d["id"]: d for d in json.loads(res.output)}
+    assert set(listed) == set(builtin_sweeps())
+    assert listed["supernodes-training"]["points"] == len(expand(load_sweep("supernodes-training")))

@@ -1,4 +1,5 @@
-"""`podsim catalog`: list the built-in chips, systems and models with their headline figures."""
+"""`podsim catalog`: list the built-in chips, systems, models and sweeps with their headline
+figures."""
 
 from __future__ import annotations
 
@@ -10,7 +11,9 @@ from podsim.hardware.system import resolve_system
 from podsim.units import format_quantity
 from podsim.workload.params import param_counts
 
-app = typer.Typer(help="List the built-in catalog: chips, systems, models.", no_args_is_help=True)
+app = typer.Typer(
+    help="List the built-in catalog: chips, systems, models, sweeps.", no_args_is_help=True
+)
 
 
 @app.command("chips")
@@ -139,6 +142,25 @@ def models(as_json: bool = typer.Option(False, "--json")) -> None:
             rows,
         )
     )
+
+
+@app.command("sweeps")
+def sweeps(as_json: bool = typer.Option(False, "--json")) -> None:
+    """Built-in sweep specs (`podsim sweep run NAME`): their kind, axes and number of points."""
+    from podsim.sweep.points import expand
+    from podsim.sweep.spec import builtin_sweeps, load_sweep
+
+    rows, out = [], []
+    for name in builtin_sweeps():
+        s = load_sweep(name)
+        n = len(expand(s))
+        item = {"id": name, "kind": s.kind, "models": s.models, "systems": s.systems, "points": n}
+        out.append(item)
+        rows.append([name, s.kind, ", ".join(s.models), ", ".join(s.systems), str(n)])
+    if as_json:
+        emit_json(out)
+        return
+    console.print(table("sweeps", ["id", "kind", "models", "systems", "points"], rows))
 
 
 def register(root: typer.Typer) -> None:
