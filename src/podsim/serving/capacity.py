@@ -107,6 +107,7 @@ class ServingMemory:
     activations: np.ndarray
     reserve: float
     capacity: float
+    offloaded: float = 0.0  # weight bytes per chip kept in host memory (prefill offload)
 
     @property
     def total(self) -> np.ndarray:
@@ -124,6 +125,7 @@ class ServingMemory:
             "runtime_reserve": self.reserve,
             "total": self.total,
             "capacity": self.capacity,
+            **({"weights_in_host_memory": self.offloaded} if self.offloaded > 0 else {}),
         }
 
 
@@ -141,11 +143,13 @@ def serving_memory(
     dp=1,
     pp=1,
     mtp: bool = False,
+    offloaded: float = 0.0,
 ) -> ServingMemory:
     """Memory per chip of a replica holding ``batch`` sequences of ``context`` tokens on each
-    attention (TP x PP) group, ``tokens_per_step`` tokens in flight per group."""
+    attention (TP x PP) group, ``tokens_per_step`` tokens in flight per group; ``offloaded``
+    weight bytes per chip stay in host memory (not in HBM)."""
     cap = chip.hbm_capacity.value
-    w = weight_bytes_per_chip(m, precision, tp=tp, ep=ep, dp=dp, pp=pp, mtp=mtp)
+    w = weight_bytes_per_chip(m, precision, tp=tp, ep=ep, dp=dp, pp=pp, mtp=mtp) - offloaded
     kv = np.asarray(batch, dtype=float) * kv_bytes_per_sequence(
         m, context, kv_precision, tp=tp, pp=pp, mtp=mtp
     )
@@ -154,7 +158,7 @@ def serving_memory(
         / np.asarray(pp, dtype=float)
         * (activation_bytes_per_token(m, tp))
     )
-    return ServingMemory(w, kv, act, RESERVE_FRACTION * cap, cap)
+    return ServingMemory(w, kv, act, RESERVE_FRACTION * cap, cap, float(offloaded))
 
 
 def max_batch(

@@ -350,6 +350,7 @@ def evaluate(c: ServingConfig, batch) -> ServingPoints:
         dp=c.dp,
         pp=c.pp,
         mtp=c.mtp,
+        offloaded=weights_offloaded(c),
     )
     return ServingPoints(
         batch=B,
