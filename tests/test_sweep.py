@@ -252,3 +252,161 @@ def test_catalog_lists_the_builtin_sweeps():
     listed = {d["id"]: d for d in json.loads(res.output)}
     assert set(listed) == set(builtin_sweeps())
     assert listed["supernodes-training"]["points"] == len(expand(load_sweep("supernodes-training")))
+
+
+def test_every_row_records_its_question_and_prune_keeps_only_the_spec(tmp_path):
+    out = tmp_path / "out"
+    run_sweep(parse_sweep(TRAIN), out, workers=1)
+    three = run_sweep(parse_sweep({**TRAIN, "top": 3}), out, workers=1)
+    assert three.computed == 4  # another question: three plans kept
+    allrows = load_results(out)
+    assert set(allrows["top"]) == {2, 3} and allrows["podsim_fingerprint"].nunique() == 1
+    pruned = run_sweep(parse_sweep({**TRAIN, "top": 3}), out, workers=1, prune=True)
+    assert pruned.pruned == 4 and pruned.computed == 0
+    assert set(load_results(out)["top"]) == {3}
+
+
+def test_an_edited_model_file_is_recomputed_in_the_same_process(tmp_path):
+    m = yaml.safe_load((catalog.DATA / "models" / "llama3-8b.yaml").read_text())
+    path = tmp_path / "m.yaml"
+    path.write_text(yaml.safe_dump(m))
+    spec = {**TRAIN, "models": [str(path)], "systems": ["gb200-nvl72:16"], "precision": "bf16"}
+    first = run_sweep(parse_sweep(spec), tmp_path / "out", workers=1).results
+    path.write_text(yaml.safe_dump({**m, "layers": 2 * m["layers"]}))
+    second = run_sweep(parse_sweep(spec), tmp_path / "out", workers=1)
+    assert second.computed == 1
+    t1 = first[first["rank"] == 1]["tokens_per_s_per_chip"].item()
+    t2 = second.results[second.results["rank"] == 1]["tokens_per_s_per_chip"].item()
+    assert t2 < 0.7 * t1  # twice the layers: far fewer tokens per second
+
+
+def test_a_directory_name_with_glob_characters_reads_only_its_own_files(tmp_path):
+    serve = {
+        "kind": "serving",
+        "models": ["llama3-8b"],
+        "systems": ["dgx-h100-cluster:8"],
+        "precision": "fp8",
+        "input_len": 1024,
+        "output_len": 256,
+    }
+    run_sweep(parse_sweep(serve), tmp_path / "run1", workers=1)
+    run_sweep(parse_sweep(TRAIN), tmp_path / "run[1]", workers=1)
+    kinds = query(tmp_path / "run[1]", "select distinct kind from results")
+    assert kinds["kind"].tolist() == ["training"]
+
+
+def test_a_damaged_point_file_counts_as_missing(tmp_path):
+    out = tmp_path / "out"
+    run_sweep(parse_sweep(TRAIN), out, workers=1)
+    victim = sorted((out / "points").glob("*.parquet"))[0]
+    victim.write_bytes(b"")
+    again = run_sweep(parse_sweep(TRAIN), out, workers=1)
+    assert again.computed == 1 and again.reused == 3 and again.database is not None
+    assert len(query(out, "select * from results")) == 8
+
+
+def test_temporary_files_of_a_live_writer_are_kept(tmp_path):
+    import os
+
+    from podsim.sweep.store import ResultStore
+
+    store = ResultStore(tmp_path)
+    store.prepare()
+    mine = store.points / f".tmp-{os.getpid()}-abc.parquet"
+    dead = store.points / ".tmp-999999999-abc.parquet"
+    mine.write_bytes(b"x")
+    dead.write_bytes(b"x")
+    store.clear_partial()
+    assert mine.exists() and not dead.exists()
+
+
+def test_query_json_handles_any_sql_type_and_empty_sql_is_an_error(tmp_path):
+    out = tmp_path / "out"
+    run_sweep(parse_sweep(TRAIN), out, workers=1)
+    res = runner.invoke(
+        app,
+        [
+            "sweep",
+            "query",
+            "select now() as t, interval 1 day as d, uuid() as u",
+            "--out",
+            str(out),
+            "--json",
+        ],
+    )
+    assert res.exit_code == 0, res.output
+    row = json.loads(res.output)[0]
+    assert set(row) == {"t", "d", "u"}
+    with pytest.raises(SpecError):
+        query(out, "  ")
+
+
+def test_relative_files_in_a_spec_are_found_beside_it(tmp_path, monkeypatch):
+    m = yaml.safe_load((catalog.DATA / "models" / "llama3-8b.yaml").read_text())
+    (tmp_path / "specs").mkdir()
+    (tmp_path / "specs" / "mine.yaml").write_text(yaml.safe_dump(m))
+    spec_file = tmp_path / "specs" / "s"  # no suffix: a file is a file
+    spec_file.write_text(yaml.safe_dump({**TRAIN, "models": ["mine.yaml"]}))
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    spec = load_sweep(str(spec_file))
+    assert spec.source == str(spec_file)
+    assert expand(spec, file=spec.source)
+    # a file that is nowhere: the error names the spec file, the field and the value
+    missing = parse_sweep({**TRAIN, "models": ["nope.yaml"]}, file=str(spec_file))
+    with pytest.raises(SpecError) as exc:
+        expand(missing, file=str(spec_file))
+    assert exc.value.field == "models" and "nope.yaml" in str(exc.value)
+    assert str(spec_file) in str(exc.value)
+    with pytest.raises(SpecError):
+        load_sweep("../models/llama3-8b")  # built-in names are names, not paths
+
+
+def test_workers_are_capped_by_the_points_and_not_mixed_with_ray(tmp_path):
+    run = run_sweep(parse_sweep(TRAIN), tmp_path / "out", workers=64)
+    assert run.workers == 4
+    with pytest.raises(SpecError):
+        run_sweep(parse_sweep(TRAIN), tmp_path / "out", workers=2, backend="ray")
+
+
+@pytest.mark.parametrize(
+    ("raw", "field"),
+    [
+        ({**TRAIN, "seq_len": [True]}, "seq_len"),
+        ({**TRAIN, "top": True}, "top"),
+        ({**TRAIN, "models": None}, "models"),
+        ({**TRAIN, "seqlen": 4096}, "seqlen"),
+    ],
+)
+def test_booleans_nulls_and_typos_are_named(raw, field):
+    with pytest.raises(SpecError) as exc:
+        parse_sweep(raw)
+    assert exc.value.field.startswith(field)
+    if field == "seqlen":
+        assert "seq_len" in exc.value.allowed
+
+
+def test_a_spec_round_trips_through_python():
+    spec = load_sweep("supernodes-serving")
+    assert parse_sweep(spec.model_dump()).model_dump() == spec.model_dump()
+
+
+def test_run_json_keeps_whole_numbers_whole_when_a_point_has_no_plan(tmp_path):
+    spec = tmp_path / "s.yaml"
+    spec.write_text(
+        yaml.safe_dump(
+            {
+                **TRAIN,
+                "models": ["llama3-8b", "llama3.1-405b"],
+                "systems": ["dgx-h100-cluster:8"],
+                "precision": "bf16",
+            }
+        )
+    )
+    res = runner.invoke(app, ["sweep", "run", str(spec), "--out", str(tmp_path / "o"), "--json"])
+    assert res.exit_code == 0, res.output
+    best = json.loads(res.output)["best"]
+    ok = next(b for b in best if b["status"] == "ok")
+    assert isinstance(ok["tp"], int) and isinstance(ok["dp"], int)
+    assert any(b["status"] == "no plan" for b in best)

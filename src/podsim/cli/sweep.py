@@ -3,7 +3,9 @@
 
 from __future__ import annotations
 
+import json
 import math
+import sys
 from pathlib import Path
 
 import typer
@@ -41,13 +43,13 @@ def _workload(r) -> str:
 def sweep_run(
     spec: str = typer.Argument(
         ...,
-        help="sweep spec: a YAML file, or a built-in sweep: supernodes-training, "
-        "supernodes-serving (catalog/data/sweeps)",
+        help="sweep spec: a YAML file, or a built-in sweep (podsim catalog sweeps)",
     ),
     out: Path = typer.Option(Path("podsim-sweep"), help="results directory (created; resumed)"),
     workers: int = typer.Option(None, help="local worker processes (default: one per CPU, <= 8)"),
     backend: str = typer.Option("local", help="local | ray (pip install the ray extra of podsim)"),
     fresh: bool = typer.Option(False, help="recompute the spec's points already stored"),
+    prune: bool = typer.Option(False, help="remove stored points this spec does not ask"),
     as_json: bool = typer.Option(False, "--json", help="the run and the best plan per point"),
 ) -> None:
     """Run every combination of a sweep's models, systems and workloads through the planner;
@@ -58,30 +60,40 @@ def sweep_run(
     from podsim.sweep.points import expand
 
     s = load_sweep(spec)
-    if as_json:
-        run = run_sweep(s, out, workers=workers, backend=backend, fresh=fresh)
-    else:
-        total = len(expand(s))
-        with Progress(
-            TextColumn("sweep"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-            console=console,
-            transient=True,
-        ) as prog:
-            task = prog.add_task("sweep", total=total)
-            run = run_sweep(
-                s,
-                out,
-                workers=workers,
-                backend=backend,
-                fresh=fresh,
-                progress=lambda _p: prog.advance(task),
-            )
+    kw = dict(workers=workers, backend=backend, fresh=fresh, prune=prune)
+    done = [0]
+
+    def tick(_p) -> None:
+        done[0] += 1
+
+    try:
+        if as_json:
+            run = run_sweep(s, out, progress=tick, **kw)
+        else:
+            with Progress(
+                TextColumn("sweep"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeElapsedColumn(),
+                console=console,
+                transient=True,
+            ) as prog:
+                task = prog.add_task("sweep", total=len(expand(s, file=s.source)))
+
+                def advance(p) -> None:
+                    tick(p)
+                    prog.advance(task)
+
+                run = run_sweep(s, out, progress=advance, **kw)
+    except KeyboardInterrupt:
+        sys.stderr.write(
+            f"podsim: interrupted: {done[0]} points are stored in {out}; "
+            "run the same command again to compute the rest\n"
+        )
+        raise typer.Exit(130) from None
     best = run.results[run.results["rank"] == 1] if len(run.results) else run.results
     if as_json:
-        emit_json({**run.as_dict(), "best": best.to_dict("records")})
+        emit_json({**run.as_dict(), "best": _records(best)})
         return
     training = s.kind == "training"
     cols = ["model", "system", "chips", "workload", "best plan", "tokens/s/chip", "tokens/s"]
@@ -104,15 +116,33 @@ def sweep_run(
             ]
         )
     console.print(table(f"sweep: best plan of each point ({s.kind}, per {s.goal})", cols, rows))
-    console.print(
-        f"{run.points} points: {run.computed} computed ({run.workers} {run.backend} workers), "
-        f"{run.reused} reused from {out}; {run.no_plan} without a plan; {run.seconds:.1f} s"
+    how = (
+        f"{run.computed} computed ({run.workers} {run.backend} workers)"
+        if run.computed
+        else "nothing to compute"
     )
-    console.print(f"results: {out}/points/*.parquet (every plan kept, one file per point)")
     console.print(
-        f'SQL: podsim sweep query "select * from results" --out {out}'
-        + (f"  |  DuckDB: {run.database} (view results)" if run.database else "")
-        + f"  |  Python: podsim.sweep.load_results('{out}')"
+        f"{run.points} points: {how}, {run.reused} reused from {out}"
+        + (f", {run.pruned} stale points pruned" if run.pruned else "")
+        + f"; {run.no_plan} without a plan; {run.seconds:.1f} s"
+    )
+    console.print(f"results: {out}/points/*.parquet (the {s.top} best plans of each point)")
+    example = "select model, system, label, tokens_per_s_per_chip from results where rank = 1"
+    console.print(f'SQL: podsim sweep query "{example}" --out {out}')
+    if run.database:
+        console.print(f"DuckDB: {run.database} (view results)")
+    else:
+        console.print(f"DuckDB view not written: {run.database_problem}")
+    console.print(f"Python: podsim.sweep.load_results('{out}')")
+
+
+def _records(frame) -> list[dict]:
+    """Rows as JSON-ready dicts: whole-number columns stay integers where a missing value
+    made them float, dates as ISO text, any other type as text."""
+    if not len(frame):
+        return []
+    return json.loads(
+        frame.convert_dtypes().to_json(orient="records", date_format="iso", default_handler=str)
     )
 
 
@@ -123,33 +153,28 @@ def sweep_query(
     limit: int = typer.Option(50, help="rows to print (all with --json)"),
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
-    """Run SQL over a sweep's stored results: every plan kept of every point, one row each."""
+    """Run SQL over a sweep's stored results: the kept plans of every point, one row each."""
     from podsim.errors import SpecError
     from podsim.sweep import query
 
-    try:
-        frame = query(out, sql)
-    except SpecError:
-        raise
-    except Exception as exc:  # duckdb's parser and binder errors
-        raise SpecError(
-            f"the query failed: {str(exc).splitlines()[0]}",
-            field="sql",
-            value=sql,
-            allowed="DuckDB SQL over the table 'results'",
-        ) from None
+    if limit < 1:
+        raise SpecError("must be at least 1", field="limit", value=limit)
+    frame = query(out, sql)
     if as_json:
-        emit_json(frame.to_dict("records"))
+        emit_json(_records(frame))
         return
     shown = frame.head(limit)
     rows = [[_cell(v) for v in rec] for rec in shown.itertuples(index=False)]
-    console.print(
-        table(
-            f"{len(frame):,} rows" + (f" (first {limit})" if len(frame) > limit else ""),
-            [str(c) for c in frame.columns],
-            rows,
+    title = f"{len(frame):,} rows" + (f" (first {limit})" if len(frame) > limit else "")
+    console.print(table(title, [str(c) for c in frame.columns], rows))
+    if len(frame.columns) > MAX_TABLE_COLUMNS:
+        console.print(
+            f"{len(frame.columns)} columns do not fit a table: select fewer "
+            "(e.g. model, system, label, tokens_per_s_per_chip) or use --json"
         )
-    )
+
+
+MAX_TABLE_COLUMNS = 12
 
 
 def _cell(v) -> str:

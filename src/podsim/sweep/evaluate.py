@@ -14,14 +14,24 @@ import time
 from podsim import catalog
 from podsim.errors import PodsimError
 from podsim.hardware.resolve import resolve_system_arg
-from podsim.sweep.points import Point
+from podsim.planner.search import default_global_batch
+from podsim.sweep.points import Point, model_fingerprint
 
 
 def evaluate_point(point: Point) -> list[dict]:
     """Result rows of one point (see the module docstring). Deterministic."""
     t0 = time.perf_counter()
     v = point.values
-    base = {"key": point.key, "kind": point.kind, "objective": point.objective, **v}
+    base = {
+        "key": point.key,
+        "kind": point.kind,
+        "objective": point.objective,
+        "top": point.top,
+        **v,
+        "podsim_fingerprint": model_fingerprint(),
+    }
+    if point.kind == "training" and v.get("global_batch") is None:
+        base["global_batch"] = default_global_batch(int(v["seq_len"]))
     try:
         model = catalog.model(str(v["model"]))
         system = resolve_system_arg(str(v["system"]), None)
@@ -36,7 +46,7 @@ def evaluate_point(point: Point) -> list[dict]:
 
 
 def _training(point: Point, model, system) -> list[dict]:
-    from podsim.planner.search import default_global_batch, search_training
+    from podsim.planner.search import search_training
 
     v = point.values
     seq_len = int(v["seq_len"])

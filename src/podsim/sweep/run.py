@@ -1,10 +1,11 @@
 """Run a sweep: evaluate the points the store lacks, in local processes or on Ray.
 
 Points are independent, so they run in parallel: by default in local worker processes (one per
-CPU this process may use, at most 8), or as Ray tasks (``backend="ray"``, the ``podsim[ray]``
-extra) when one machine is not enough -- ``ray.init()`` joins the cluster that ``RAY_ADDRESS``
-names, or starts a local one. Each finished point is written to the store at once, so an
-interrupted sweep loses at most the points in flight.
+CPU this process may use, at most 8 and at most one per point), or as Ray tasks
+(``backend="ray"``, the ``podsim[ray]`` extra) when one machine is not enough -- ``ray.init()``
+joins the cluster that ``RAY_ADDRESS`` names, or starts a local one; the model and system files a
+spec names must then be readable on every node. Each finished point is written to the store at
+once, so an interrupted sweep loses at most the points in flight.
 """
 
 from __future__ import annotations
@@ -34,25 +35,17 @@ class SweepRun:
     reused: int
     computed: int
     no_plan: int
+    pruned: int
     seconds: float
     workers: int
     backend: str
     out: str
-    database: str
+    database: str | None
+    database_problem: str | None
     results: pd.DataFrame = field(repr=False)
 
     def as_dict(self) -> dict:
-        return {
-            "points": self.points,
-            "reused": self.reused,
-            "computed": self.computed,
-            "no_plan": self.no_plan,
-            "seconds": self.seconds,
-            "workers": self.workers,
-            "backend": self.backend,
-            "out": self.out,
-            "database": self.database,
-        }
+        return {k: getattr(self, k) for k in self.__dataclass_fields__ if k != "results"}
 
 
 def local_workers(pending: int) -> int:
@@ -69,34 +62,48 @@ def run_sweep(
     workers: int | None = None,
     backend: str = "local",
     fresh: bool = False,
+    prune: bool = False,
     progress: Callable[[Point], None] | None = None,
 ) -> SweepRun:
-    """Evaluate every point of ``spec`` that ``out`` does not hold yet (all with ``fresh``).
-    ``progress(point)`` is called as each point finishes (reused points included)."""
+    """Evaluate every point of ``spec`` that ``out`` does not hold yet (all with ``fresh``,
+    each stored answer replaced only when its new one is complete); ``prune`` removes stored
+    points the spec does not ask. ``progress(point)`` is called as each point finishes
+    (reused points included)."""
     if backend not in BACKENDS:
         raise SpecError(
             "unknown backend", field="backend", value=backend, allowed=", ".join(BACKENDS)
         )
     if workers is not None and workers < 1:
         raise SpecError("must be at least 1", field="workers", value=workers)
+    if workers is not None and backend == "ray":
+        raise SpecError(
+            "workers sets local processes; Ray runs the points on its cluster's CPUs",
+            field="workers",
+            value=workers,
+            allowed="no --workers with --backend ray",
+        )
     t0 = time.perf_counter()
-    points = expand(spec)
+    points = expand(spec, file=spec.source)
     keys = {p.key for p in points}
     store = ResultStore(out)
+    store.prepare()
     store.clear_partial()
-    if fresh:
-        store.remove(keys)
-    done = store.done()
+    pruned = 0
+    if prune:
+        stale = store.done() - keys
+        store.remove(stale)
+        pruned = len(stale)
+    done = set() if fresh else store.done()
     pending = [p for p in points if p.key not in done]
     for p in points:
         if p.key in done and progress is not None:
             progress(p)
-    n_workers = 1
+    n_workers = 0
     if pending:
         if backend == "ray":
             n_workers = _run_ray(pending, store, progress)
         else:
-            n_workers = workers or local_workers(len(pending))
+            n_workers = min(workers or local_workers(len(pending)), len(pending))
             _run_local(pending, store, n_workers, progress)
     results = store.load(keys)
     if len(results):  # the spec's order of points, best plan first
@@ -107,18 +114,20 @@ def run_sweep(
             .drop(columns="_point")
             .reset_index(drop=True)
         )
-    database = str(store.refresh_database())
+    database, problem = store.refresh_database()
     no_plan = int((results["status"] != "ok").sum()) if len(results) else 0
     return SweepRun(
         points=len(points),
         reused=len(points) - len(pending),
         computed=len(pending),
         no_plan=no_plan,
+        pruned=pruned,
         seconds=time.perf_counter() - t0,
         workers=n_workers,
         backend=backend,
         out=str(out),
         database=database,
+        database_problem=problem,
         results=results,
     )
 
@@ -130,7 +139,7 @@ def _finish(store: ResultStore, point: Point, rows: list[dict], progress) -> Non
 
 
 def _run_local(pending: list[Point], store: ResultStore, workers: int, progress) -> None:
-    if workers <= 1 or len(pending) == 1:
+    if workers <= 1:
         for p in pending:
             _finish(store, p, evaluate_point(p), progress)
         return

@@ -14,15 +14,17 @@ whole parallel-plan space of that point (:mod:`podsim.planner`). Example::
 
 Serving sweeps vary ``input_len``, ``output_len``, ``precision``, ``kv_precision``, ``tpot`` /
 ``ttft`` targets (``null`` for none), ``phase`` and ``draft_tokens``. Every list is an axis;
-a scalar is a one-value axis.
+a scalar is a one-value axis. Model and system files named with a relative path are looked up
+beside the spec file first.
 """
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PrivateAttr, ValidationError
 
 from podsim.errors import SpecError
 from podsim.io import read_mapping_file
@@ -40,9 +42,24 @@ def axis(item):
     return Annotated[list[item], BeforeValidator(_listify), Field(min_length=1)]
 
 
-TrainPrecision = Literal["bf16", "fp16", "fp8", "fp4"]
+# whole numbers only: YAML's true/false are not counts
+Count = Annotated[int, Field(ge=1, strict=True)]
+Count0 = Annotated[int, Field(ge=0, strict=True)]
 ServePrecision = Literal["bf16", "fp16", "fp8", "int8", "fp4"]
 Time = quantity("time")
+
+TRAIN_PRECISIONS = ("bf16", "fp16", "fp8", "fp4")
+SERVE_PRECISIONS = ("bf16", "fp16", "fp8", "int8", "fp4")
+TRAIN_OBJECTIVES = ("throughput", "mfu", "cost")
+SERVE_OBJECTIVES = ("chip", "kw", "dollar")
+COMMON_FIELDS = ("kind", "models", "systems", "precision", "top", "objective")
+TRAINING_FIELDS = ("seq_len", "global_batch")
+SERVING_FIELDS = ("input_len", "output_len", "kv_precision", "tpot", "ttft", "phase")
+SERVING_FIELDS += ("draft_tokens",)
+# axes that must have values (null is a value only for targets, kv_precision, global_batch)
+REQUIRED_VALUES = ("models", "systems", "precision", "seq_len", "input_len", "output_len")
+REQUIRED_VALUES += ("phase", "draft_tokens")
+_BUILTIN_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 
 
 class SweepSpec(BaseModel):
@@ -53,35 +70,38 @@ class SweepSpec(BaseModel):
     models: axis(str)
     systems: axis(str)
     precision: axis(str) = ["bf16"]
-    top: int = Field(default=1, ge=1, le=100, description="best plans kept per point")
-    # training
-    seq_len: axis(Annotated[int, Field(ge=1)]) = [4096]
-    global_batch: axis(Annotated[int, Field(ge=1)] | None) = [None]  # None: ~4M tokens
+    top: Annotated[int, Field(ge=1, le=100, strict=True)] = 1  # best plans kept per point
     objective: str | None = None  # training: throughput | mfu | cost; serving: chip | kw | dollar
+    # training
+    seq_len: axis(Count) = [4096]
+    global_batch: axis(Count | None) = [None]  # None: ~4M tokens per step
     # serving
-    input_len: axis(Annotated[int, Field(ge=1)]) = [4096]
-    output_len: axis(Annotated[int, Field(ge=1)]) = [1024]
+    input_len: axis(Count) = [4096]
+    output_len: axis(Count) = [1024]
     kv_precision: axis(ServePrecision | None) = [None]
     tpot: axis(Time | None) = [None]
     ttft: axis(Time | None) = [None]
     phase: axis(Literal["end_to_end", "decode", "prefill", "disaggregated"]) = ["end_to_end"]
-    draft_tokens: axis(Annotated[int, Field(ge=0)]) = [0]
+    draft_tokens: axis(Count0) = [0]
+    _source: str | None = PrivateAttr(default=None)
+
+    @property
+    def source(self) -> str | None:
+        """The file the spec was read from (None for a spec built in Python)."""
+        return self._source
 
     def check_kind(self, raw: dict) -> None:
         """Axes of the other kind are an error (they would silently do nothing)."""
-        serving_only = {"input_len", "output_len", "kv_precision", "tpot", "ttft", "phase"}
-        serving_only |= {"draft_tokens"}
-        training_only = {"seq_len", "global_batch"}
-        wrong = (serving_only if self.kind == "training" else training_only) & set(raw)
-        if wrong:
-            name = sorted(wrong)[0]
-            raise SpecError(
-                f"not an axis of a {self.kind} sweep",
-                field=name,
-                allowed=", ".join(
-                    sorted(training_only if self.kind == "training" else serving_only)
-                ),
-            )
+        other = SERVING_FIELDS if self.kind == "training" else TRAINING_FIELDS
+        own = TRAINING_FIELDS if self.kind == "training" else SERVING_FIELDS
+        defaults = SweepSpec.model_fields
+        for name in sorted(set(other) & set(raw)):
+            if getattr(self, name) != defaults[name].default:  # a dump's defaults are harmless
+                raise SpecError(
+                    f"not an axis of a {self.kind} sweep",
+                    field=name,
+                    allowed=", ".join(COMMON_FIELDS + own),
+                )
         allowed = TRAIN_PRECISIONS if self.kind == "training" else SERVE_PRECISIONS
         for p in self.precision:
             if p not in allowed:
@@ -108,12 +128,6 @@ class SweepSpec(BaseModel):
         return "throughput" if self.kind == "training" else "chip"
 
 
-TRAIN_PRECISIONS = ("bf16", "fp16", "fp8", "fp4")
-SERVE_PRECISIONS = ("bf16", "fp16", "fp8", "int8", "fp4")
-TRAIN_OBJECTIVES = ("throughput", "mfu", "cost")
-SERVE_OBJECTIVES = ("chip", "kw", "dollar")
-
-
 def builtin_sweeps() -> list[str]:
     from podsim.catalog import DATA
 
@@ -121,28 +135,58 @@ def builtin_sweeps() -> list[str]:
 
 
 def load_sweep(ref: str | Path) -> SweepSpec:
-    """A sweep spec from a YAML file, or a built-in one by name (``catalog/data/sweeps``)."""
+    """A sweep spec from a file, or a built-in one by name (``catalog/data/sweeps``)."""
     from podsim.catalog import DATA
 
     path = Path(ref)
-    if not path.suffix:
-        builtin = DATA / "sweeps" / f"{ref}.yaml"
-        if not builtin.exists():
+    if not path.is_file():
+        name = str(ref)
+        builtin = DATA / "sweeps" / f"{name}.yaml"
+        if not _BUILTIN_NAME.match(name) or not builtin.is_file():
             raise SpecError(
-                "unknown sweep: neither a YAML file nor a built-in sweep",
+                "no such sweep: neither a spec file nor a built-in sweep",
                 field="sweep",
-                value=str(ref),
-                allowed=", ".join(builtin_sweeps()) + ", or a path to a .yaml spec",
+                value=name,
+                allowed=", ".join(builtin_sweeps()) + ", or the path of a YAML spec",
             )
         path = builtin
     raw = read_mapping_file(path, what="sweep spec")
     return parse_sweep(raw, file=str(path))
 
 
+def _beside(ref: str, base: Path) -> str:
+    """A relative model / system file path, resolved beside the spec when it exists there."""
+    name, sep, count = ref.rpartition(":") if ":" in ref else (ref, "", "")
+    if not name.endswith((".yaml", ".yml", ".json")) or Path(name).is_absolute():
+        return ref
+    near = base / name
+    return f"{near}{sep}{count}" if near.is_file() else ref
+
+
 def parse_sweep(raw: Any, *, file: str | None = None) -> SweepSpec:
     """Validate a sweep mapping; every problem names the field and what is allowed."""
     if not isinstance(raw, dict):
         raise SpecError("a sweep spec must be a mapping of axes", file=file)
+    fields = tuple(SweepSpec.model_fields)
+    for name in raw:
+        if name not in fields:
+            raise SpecError(
+                "unknown field in sweep", file=file, field=str(name), allowed=", ".join(fields)
+            )
+    for name in REQUIRED_VALUES:
+        if name in raw and (raw[name] is None or raw[name] == []):
+            raise SpecError(
+                "an axis needs at least one value", file=file, field=name, value=raw[name]
+            )
+    if file is not None:
+        base = Path(file).parent
+        raw = dict(raw)
+        for name in ("models", "systems"):
+            vals = raw.get(name)
+            if isinstance(vals, str):
+                raw[name] = _beside(vals, base)
+            elif isinstance(vals, list):
+                raw[name] = [_beside(v, base) if isinstance(v, str) else v for v in vals]
     try:
         spec = SweepSpec.model_validate(raw)
     except ValidationError as exc:
@@ -151,4 +195,5 @@ def parse_sweep(raw: Any, *, file: str | None = None) -> SweepSpec:
         spec.check_kind(raw)
     except SpecError as exc:
         raise exc.with_file(file) if file else exc from None
+    spec.__pydantic_private__["_source"] = file  # frozen model: private attributes stay settable
     return spec
