@@ -73,22 +73,7 @@ def validate(
             {
                 "file": label,
                 "files": [str(p) for p in paths],
-                "cases": [
-                    {
-                        "id": r.id,
-                        "kind": r.kind,
-                        "metric": r.metric,
-                        "measured": r.measured,
-                        "predicted": r.predicted,
-                        "error": r.error,
-                        "status": r.status,
-                        "reason": r.reason,
-                        "note": r.note,
-                        "trust": r.trust,
-                        "chip": r.chip,
-                    }
-                    for r in results
-                ],
+                "cases": [r.as_dict() for r in results],
                 "summary": summary,
                 **({"summary_by_chip": per_chip} if per_chip is not None else {}),
             }

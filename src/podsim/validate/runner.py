@@ -42,6 +42,22 @@ class CaseResult:
         None  # a predicted case's caveat (e.g. the memory model disagrees with the run)
     )
 
+    def as_dict(self) -> dict:
+        """The result's fields and its error, as ``validate --json`` and DataFrames show them."""
+        return {
+            "id": self.id,
+            "kind": self.kind,
+            "metric": self.metric,
+            "measured": self.measured,
+            "predicted": self.predicted,
+            "error": self.error,
+            "status": self.status,
+            "reason": self.reason,
+            "note": self.note,
+            "trust": self.trust,
+            "chip": self.chip,
+        }
+
     @property
     def error(self) -> float | None:
         if self.predicted is None or self.measured is None:
@@ -172,24 +188,7 @@ def results_frame(results: list[CaseResult]):
     """The results as a pandas DataFrame, one row per case (error = predicted / measured - 1)."""
     import pandas as pd
 
-    return pd.DataFrame(
-        [
-            {
-                "id": r.id,
-                "kind": r.kind,
-                "chip": r.chip,
-                "metric": r.metric,
-                "measured": r.measured,
-                "predicted": r.predicted,
-                "error": r.error,
-                "status": r.status,
-                "reason": r.reason,
-                "note": r.note,
-                "trust": r.trust,
-            }
-            for r in results
-        ]
-    )
+    return pd.DataFrame([r.as_dict() for r in results])
 
 
 def summarise(results: list[CaseResult]) -> dict:
