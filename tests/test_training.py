@@ -318,6 +318,9 @@ def test_interleaving_with_a_short_last_microbatch_group_is_a_plan_error_but_a_p
         raise_if_invalid(from_spec(spec, 64), LLAMA70, 64)
     assert "micro-batches divisible by pp" in str(exc.value)
     plan = from_spec(spec, 64, uneven_pp=True)
-    raise_if_invalid(plan, LLAMA70, 64)
-    res = simulate_plans(LLAMA70, H100.scaled(64), plan, "bf16")
+    with pytest.raises(PlanError):  # the planner's uneven stages do not allow it
+        raise_if_invalid(plan, LLAMA70, 64)
+    raise_if_invalid(plan, LLAMA70, 64, published=True)
+    res = simulate_plans(LLAMA70, H100.scaled(64), plan, "bf16", published=True)
     assert np.isfinite(float(res.step_time)) and float(res.step_time) > 0
+    assert not bool(simulate_plans(LLAMA70, H100.scaled(64), plan, "bf16").valid)

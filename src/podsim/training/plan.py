@@ -48,10 +48,7 @@ class PlanArrays:
     global_batch: np.ndarray
     seq_len: np.ndarray
     sequence_parallel: np.ndarray  # bool
-    # bool: the flexible layouts of a published run -- stages with unequal layer counts, and an
-    # interleaved schedule whose last micro-batch group is smaller than pp (Megatron-Core's
-    # microbatch_group_size_per_vp_stage) -- rather than the textbook rules a planner keeps to
-    uneven_pp: np.ndarray
+    uneven_pp: np.ndarray  # bool: allow stages with unequal layer counts
 
     @property
     def shape(self) -> tuple[int, ...]:
@@ -104,9 +101,14 @@ def from_spec(spec: TrainingSpec, chips: int, *, uneven_pp: bool = False) -> Pla
 
 
 def check_plans(
-    p: PlanArrays, m: ModelSpec, chips: int
+    p: PlanArrays, m: ModelSpec, chips: int, *, published: bool = False
 ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
-    """Validity mask and, per rule, the plans that break it (a plan may break several)."""
+    """Validity mask and, per rule, the plans that break it (a plan may break several).
+
+    ``published``: the plan of a run that happened, so the layouts frameworks allow beyond the
+    textbook schedule pass: an interleaved schedule whose last micro-batch group is smaller than
+    pp (Megatron-Core's ``microbatch_group_size_per_vp_stage``). Planned layouts keep to whole
+    groups, whose bubble the step model's formula describes."""
     shape = p.shape
     b = lambda x: np.broadcast_to(np.asarray(x, dtype=bool), shape)  # noqa: E731
     world = p.tp * p.pp * p.cp * p.dp
@@ -124,7 +126,7 @@ def check_plans(
         ),
         "interleaved schedule needs micro-batches divisible by pp": b(
             (p.vpp > 1)
-            & ~p.uneven_pp
+            & (not published)
             & ((p.global_batch // np.maximum(p.dp * p.micro_batch, 1)) % p.pp != 0)
         ),
         "seq_len not divisible by 2*cp": b((p.cp > 1) & (p.seq_len % (2 * p.cp) != 0)),
@@ -141,9 +143,10 @@ def check_plans(
     return ~bad, reasons
 
 
-def raise_if_invalid(p: PlanArrays, m: ModelSpec, chips: int) -> None:
-    """For a single plan: raise PlanError naming every rule it breaks."""
-    ok, reasons = check_plans(p, m, chips)
+def raise_if_invalid(p: PlanArrays, m: ModelSpec, chips: int, *, published: bool = False) -> None:
+    """For a single plan: raise PlanError naming every rule it breaks (``published``: see
+    :func:`check_plans`)."""
+    ok, reasons = check_plans(p, m, chips, published=published)
     if bool(np.all(ok)):
         return
     broken = [r for r, v in reasons.items() if bool(np.any(v))]

@@ -134,8 +134,10 @@ def simulate_plans(
     moe_imbalance: float = DEFAULT_MOE_IMBALANCE,
     overlap: bool = True,
     ep_overlap: bool = True,
+    published: bool = False,
 ) -> TrainingResult:
-    """Evaluate every plan in ``p``; invalid plans get NaN times and are flagged in ``valid``.
+    """Evaluate every plan in ``p``; invalid plans get NaN times and are flagged in ``valid``
+    (``published``: the plan of a run that happened, :func:`podsim.training.plan.check_plans`).
 
     ``overlap``: frameworks hide TP (with sequence parallelism), CP and DP communication behind
     compute. ``ep_overlap``: the expert all-to-all also runs behind another micro-batch's
@@ -154,7 +156,7 @@ def simulate_plans(
     peak16 = chip.sustained_flops("bf16")
     mfu_peak = chip.peak_flops(precision)  # MFU is over the datasheet's dense peak
     bw = chip.hbm_bandwidth.value
-    valid, reasons = check_plans(p, m, system.chips)
+    valid, reasons = check_plans(p, m, system.chips, published=published)
     shape = p.shape
     f = lambda x: np.broadcast_to(np.asarray(x, dtype=float), shape)  # noqa: E731
 
