@@ -93,3 +93,23 @@ def test_impossible_training_plans_are_reported_with_the_reason(args, needle) ->
     if "--chips" not in args:
         base += ["--chips", "8"]
     _check(_podsim(*base, *args), needle)
+
+
+def test_ctrl_c_is_one_line_and_exit_code_130(tmp_path):
+    """Ctrl-C during a long command: one line on stderr, no traceback, the shell's 130."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "podsim.cli.main", "report", "--out", str(tmp_path / "r")],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    time.sleep(2.5)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130
+    assert "podsim: interrupted" in err and "Traceback" not in err

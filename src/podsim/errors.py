@@ -58,3 +58,7 @@ class CatalogError(PodsimError):
 
 class PlanError(PodsimError):
     """A parallel plan is impossible: group sizes do not divide, or it does not fit in memory."""
+
+
+class Interrupted(PodsimError):
+    """The user stopped a long command (Ctrl-C); the message says what was kept."""

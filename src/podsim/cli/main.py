@@ -10,7 +10,7 @@ import sys
 
 import typer
 
-from podsim.errors import PodsimError
+from podsim.errors import Interrupted, PodsimError
 
 app = typer.Typer(
     name="podsim",
@@ -52,13 +52,23 @@ def fail(message: str) -> None:
 
 
 def run() -> None:
-    """Console entry point: user errors become one line on stderr and exit code 2."""
+    """Console entry point: user errors become one line on stderr and exit code 2; Ctrl-C one
+    line and exit code 130 (typer turns it into a silent exit 130; commands that keep partial
+    work raise :class:`Interrupted` to say what was kept)."""
     try:
         app()
+    except Interrupted as exc:
+        sys.stderr.write(f"podsim: {exc}\n")
+        raise SystemExit(130) from None
     except PodsimError as exc:
         fail(str(exc))
     except KeyboardInterrupt:
-        fail("interrupted")
+        sys.stderr.write("podsim: interrupted\n")
+        raise SystemExit(130) from None
+    except SystemExit as exc:
+        if exc.code == 130:
+            sys.stderr.write("podsim: interrupted\n")
+        raise
 
 
 if __name__ == "__main__":

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import math
-import sys
 from pathlib import Path
 
 import typer
@@ -86,11 +85,12 @@ def sweep_run(
 
                 run = run_sweep(s, out, progress=advance, **kw)
     except KeyboardInterrupt:
-        sys.stderr.write(
-            f"podsim: interrupted: {done[0]} points are stored in {out}; "
-            "run the same command again to compute the rest\n"
-        )
-        raise typer.Exit(130) from None
+        from podsim.errors import Interrupted
+
+        raise Interrupted(
+            f"interrupted: {done[0]} points are stored in {out}; "
+            "run the same command again to compute the rest"
+        ) from None
     best = run.results[run.results["rank"] == 1] if len(run.results) else run.results
     if as_json:
         emit_json({**run.as_dict(), "best": _records(best)})
