@@ -22,7 +22,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from podsim.errors import PlanError
 from podsim.serving.kv import kv_bytes_per_sequence
 from podsim.spec.chip import BYTES_PER_ELEMENT, ChipSpec
 from podsim.spec.model import ModelSpec
@@ -116,6 +115,18 @@ class ServingMemory:
     @property
     def fits(self) -> np.ndarray:
         return self.total <= self.capacity
+
+    @classmethod
+    def from_dict(cls, d: dict) -> ServingMemory:
+        """The inverse of :meth:`as_dict` (a chosen point carries its memory as a dict)."""
+        return cls(
+            d["weights"],
+            d["kv_cache"],
+            d["activations"],
+            d["runtime_reserve"],
+            d["capacity"],
+            d.get("weights_in_host_memory", 0.0),
+        )
 
     def as_dict(self) -> dict[str, np.ndarray | float]:
         return {
@@ -214,9 +225,3 @@ def why_not_fit(mem: ServingMemory, *, advice: bool = True) -> str | None:
         f"{fq(w, 'bytes')} of weights in {fq(usable, 'bytes')} usable HBM per chip"
         + ("; use a smaller batch or shorter context" if advice else "")
     )
-
-
-def raise_if_not_fit(mem: ServingMemory) -> None:
-    reason = why_not_fit(mem)
-    if reason:
-        raise PlanError(reason, field="batch")

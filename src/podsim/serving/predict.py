@@ -186,17 +186,7 @@ def memory_shortfall(point: dict, *, advice: bool = True) -> str | None:
     """Why a chosen point's memory does not fit (None when it fits); ``advice``: what to change."""
     if point["fits"]:
         return None
-    mem = point["memory_bytes"]
-    return why_not_fit(
-        ServingMemory(
-            mem["weights"],
-            mem["kv_cache"],
-            mem["activations"],
-            mem["runtime_reserve"],
-            mem["capacity"],
-        ),
-        advice=advice,
-    )
+    return why_not_fit(ServingMemory.from_dict(point["memory_bytes"]), advice=advice)
 
 
 METRICS = (

@@ -36,8 +36,9 @@ def evaluate_point(point: Point) -> list[dict]:
         model = catalog.model(str(v["model"]))
         system = resolve_system_arg(str(v["system"]), None)
         base["chips"] = system.chips
-        rows = _training(point, model, system) if point.kind == "training" else None
-        if rows is None:
+        if point.kind == "training":
+            rows = _training(point, model, system, int(base["global_batch"]))
+        else:
             rows = _serving(point, model, system)
     except PodsimError as exc:
         rows = [{"rank": 1, "status": "no plan", "reason": str(exc)}]
@@ -45,23 +46,20 @@ def evaluate_point(point: Point) -> list[dict]:
     return [{**base, **r, "search_seconds": seconds} for r in rows]
 
 
-def _training(point: Point, model, system) -> list[dict]:
+def _training(point: Point, model, system, global_batch: int) -> list[dict]:
     from podsim.planner.search import search_training
 
     v = point.values
-    seq_len = int(v["seq_len"])
-    gb = int(v["global_batch"]) if v["global_batch"] is not None else None
     res = search_training(
         model,
         system,
-        global_batch=gb or default_global_batch(seq_len),
-        seq_len=seq_len,
+        global_batch=global_batch,
+        seq_len=int(v["seq_len"]),
         precision=str(v["precision"]),
         objective=point.objective,
         top=point.top,
     )
-    stats = {"global_batch": res.global_batch}
-    return _rows(res, stats)
+    return _rows(res, {})
 
 
 def _serving(point: Point, model, system) -> list[dict]:

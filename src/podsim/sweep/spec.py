@@ -22,14 +22,18 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PrivateAttr, ValidationError
 
 from podsim.errors import SpecError
 from podsim.io import read_mapping_file
+from podsim.planner.search import OBJECTIVES as TRAIN_OBJECTIVES
+from podsim.planner.serve import OBJECTIVES as SERVE_OBJECTIVES
+from podsim.planner.serve import PHASES as SERVE_PHASES
 from podsim.spec.errors import spec_error
 from podsim.spec.figure import quantity
+from podsim.spec.jobs import ServePrecision, TrainPrecision
 
 
 def _listify(v: Any) -> Any:
@@ -45,13 +49,11 @@ def axis(item):
 # whole numbers only: YAML's true/false are not counts
 Count = Annotated[int, Field(ge=1, strict=True)]
 Count0 = Annotated[int, Field(ge=0, strict=True)]
-ServePrecision = Literal["bf16", "fp16", "fp8", "int8", "fp4"]
 Time = quantity("time")
 
-TRAIN_PRECISIONS = ("bf16", "fp16", "fp8", "fp4")
-SERVE_PRECISIONS = ("bf16", "fp16", "fp8", "int8", "fp4")
-TRAIN_OBJECTIVES = ("throughput", "mfu", "cost")
-SERVE_OBJECTIVES = ("chip", "kw", "dollar")
+# what the jobs and the planner accept (one definition each)
+TRAIN_PRECISIONS = get_args(TrainPrecision)
+SERVE_PRECISIONS = get_args(ServePrecision)
 COMMON_FIELDS = ("kind", "models", "systems", "precision", "top", "objective")
 TRAINING_FIELDS = ("seq_len", "global_batch")
 SERVING_FIELDS = ("input_len", "output_len", "kv_precision", "tpot", "ttft", "phase")
@@ -81,7 +83,7 @@ class SweepSpec(BaseModel):
     kv_precision: axis(ServePrecision | None) = [None]
     tpot: axis(Time | None) = [None]
     ttft: axis(Time | None) = [None]
-    phase: axis(Literal["end_to_end", "decode", "prefill", "disaggregated"]) = ["end_to_end"]
+    phase: axis(Literal[SERVE_PHASES]) = ["end_to_end"]
     draft_tokens: axis(Count0) = [0]
     _source: str | None = PrivateAttr(default=None)
 
