@@ -410,3 +410,29 @@ def test_run_json_keeps_whole_numbers_whole_when_a_point_has_no_plan(tmp_path):
     ok = next(b for b in best if b["status"] == "ok")
     assert isinstance(ok["tp"], int) and isinstance(ok["dp"], int)
     assert any(b["status"] == "no plan" for b in best)
+
+
+def test_cli_shows_a_target_only_where_the_point_has_one(tmp_path):
+    spec = tmp_path / "s.yaml"
+    spec.write_text(
+        yaml.safe_dump(
+            {
+                "kind": "serving",
+                "models": ["llama3-8b"],
+                "systems": ["dgx-h100-cluster:8"],
+                "precision": "fp8",
+                "input_len": 1024,
+                "output_len": 256,
+                "tpot": ["20 ms", None],
+            }
+        )
+    )
+    res = runner.invoke(app, ["sweep", "run", str(spec), "--out", str(tmp_path / "o")])
+    assert res.exit_code == 0, res.output
+    assert "TPOT 20 ms" in res.output and "TPOT - ms" not in res.output
+
+
+def test_on_start_gets_the_number_of_points(tmp_path):
+    seen = []
+    run_sweep(parse_sweep(TRAIN), tmp_path / "o", workers=1, on_start=seen.append)
+    assert seen == [4]

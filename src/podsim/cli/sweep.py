@@ -31,9 +31,10 @@ def _workload(r) -> str:
     if r["kind"] == "training":
         return f"{r['precision']}, seq {int(r['seq_len']):,}, batch {_num(r['global_batch'], '{:,.0f}')}"
     parts = [str(r["precision"]), f"{int(r['input_len']):,}/{int(r['output_len']):,}", r["phase"]]
-    if isinstance(r.get("tpot"), str | float) and r.get("tpot") not in (None, "None"):
+    # a missing target is None in one point's file and NaN once points are stored together
+    if _num(r.get("tpot")) != "-":
         parts.append(f"TPOT {_num(float(r['tpot']) * 1e3, '{:g}')} ms")
-    if isinstance(r.get("ttft"), str | float) and r.get("ttft") not in (None, "None"):
+    if _num(r.get("ttft")) != "-":
         parts.append(f"TTFT {_num(r['ttft'], '{:g}')} s")
     return ", ".join(parts)
 
@@ -55,19 +56,20 @@ def sweep_run(
     results go to Parquet files with a DuckDB view, and a re-run computes only what is missing."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+    from podsim.errors import Interrupted
     from podsim.sweep import load_sweep, run_sweep
-    from podsim.sweep.points import expand
 
     s = load_sweep(spec)
     kw = dict(workers=workers, backend=backend, fresh=fresh, prune=prune)
-    done = [0]
+    finished = 0
 
-    def tick(_p) -> None:
-        done[0] += 1
+    def count(_p) -> None:
+        nonlocal finished
+        finished += 1
 
     try:
         if as_json:
-            run = run_sweep(s, out, progress=tick, **kw)
+            run = run_sweep(s, out, progress=count, **kw)
         else:
             with Progress(
                 TextColumn("sweep"),
@@ -77,18 +79,22 @@ def sweep_run(
                 console=console,
                 transient=True,
             ) as prog:
-                task = prog.add_task("sweep", total=len(expand(s, file=s.source)))
+                task = prog.add_task("sweep", total=None)
 
                 def advance(p) -> None:
-                    tick(p)
+                    count(p)
                     prog.advance(task)
 
-                run = run_sweep(s, out, progress=advance, **kw)
+                run = run_sweep(
+                    s,
+                    out,
+                    progress=advance,
+                    on_start=lambda n: prog.update(task, total=n),
+                    **kw,
+                )
     except KeyboardInterrupt:
-        from podsim.errors import Interrupted
-
         raise Interrupted(
-            f"interrupted: {done[0]} points are stored in {out}; "
+            f"interrupted: {finished} points are stored in {out}; "
             "run the same command again to compute the rest"
         ) from None
     best = run.results[run.results["rank"] == 1] if len(run.results) else run.results

@@ -64,11 +64,12 @@ def run_sweep(
     fresh: bool = False,
     prune: bool = False,
     progress: Callable[[Point], None] | None = None,
+    on_start: Callable[[int], None] | None = None,
 ) -> SweepRun:
     """Evaluate every point of ``spec`` that ``out`` does not hold yet (all with ``fresh``,
     each stored answer replaced only when its new one is complete); ``prune`` removes stored
-    points the spec does not ask. ``progress(point)`` is called as each point finishes
-    (reused points included)."""
+    points the spec does not ask. ``on_start(points)`` is called once the spec is expanded,
+    ``progress(point)`` as each point finishes (reused points included)."""
     if backend not in BACKENDS:
         raise SpecError(
             "unknown backend", field="backend", value=backend, allowed=", ".join(BACKENDS)
@@ -84,6 +85,8 @@ def run_sweep(
         )
     t0 = time.perf_counter()
     points = expand(spec, file=spec.source)
+    if on_start is not None:
+        on_start(len(points))
     keys = {p.key for p in points}
     store = ResultStore(out)
     store.prepare()
