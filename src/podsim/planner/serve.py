@@ -326,9 +326,12 @@ def available_cpus() -> int:
         return os.cpu_count() or 1
 
 
+MAX_LOCAL_WORKERS = 8  # local worker processes at most (planner and sweeps)
+
+
 def default_workers(tasks: int) -> int:
     """Local worker processes: up to 8 of the CPUs this process may use, none for small jobs."""
-    return 1 if tasks < 64 else max(1, min(available_cpus(), 8))
+    return 1 if tasks < 64 else max(1, min(available_cpus(), MAX_LOCAL_WORKERS))
 
 
 def _map(job: _Job, todo: list[dict], workers: int | None):

@@ -24,7 +24,6 @@ from podsim.sweep.spec import SweepSpec
 from podsim.sweep.store import ResultStore
 
 BACKENDS = ("local", "ray")
-MAX_LOCAL_WORKERS = 8
 
 
 @dataclass
@@ -50,7 +49,7 @@ class SweepRun:
 
 def local_workers(pending: int) -> int:
     """One process per CPU this process may use, at most 8 and at most one per point."""
-    from podsim.planner.serve import available_cpus
+    from podsim.planner.serve import MAX_LOCAL_WORKERS, available_cpus
 
     return max(1, min(available_cpus(), MAX_LOCAL_WORKERS, pending))
 

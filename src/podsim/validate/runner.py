@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import importlib
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
@@ -38,25 +38,12 @@ class CaseResult:
     reason: str | None = None
     trust: str | None = None
     chip: str | None = None  # the case's chip id (None for a case that could not be read)
-    note: str | None = (
-        None  # a predicted case's caveat (e.g. the memory model disagrees with the run)
-    )
+    # a predicted case's caveat (e.g. the memory model disagrees with the run)
+    note: str | None = None
 
     def as_dict(self) -> dict:
         """The result's fields and its error, as ``validate --json`` and DataFrames show them."""
-        return {
-            "id": self.id,
-            "kind": self.kind,
-            "metric": self.metric,
-            "measured": self.measured,
-            "predicted": self.predicted,
-            "error": self.error,
-            "status": self.status,
-            "reason": self.reason,
-            "note": self.note,
-            "trust": self.trust,
-            "chip": self.chip,
-        }
+        return {**asdict(self), "error": self.error}
 
     @property
     def error(self) -> float | None:
