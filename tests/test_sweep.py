@@ -30,6 +30,15 @@ TRAIN = {
     "top": 2,
 }
 
+SERVE = {
+    "kind": "serving",
+    "models": ["llama3-8b"],
+    "systems": ["dgx-h100-cluster:8"],
+    "precision": "fp8",
+    "input_len": 1024,
+    "output_len": 256,
+}
+
 
 def test_every_combination_is_one_point_with_a_distinct_key():
     spec = parse_sweep(TRAIN)
@@ -281,15 +290,7 @@ def test_an_edited_model_file_is_recomputed_in_the_same_process(tmp_path):
 
 
 def test_a_directory_name_with_glob_characters_reads_only_its_own_files(tmp_path):
-    serve = {
-        "kind": "serving",
-        "models": ["llama3-8b"],
-        "systems": ["dgx-h100-cluster:8"],
-        "precision": "fp8",
-        "input_len": 1024,
-        "output_len": 256,
-    }
-    run_sweep(parse_sweep(serve), tmp_path / "run1", workers=1)
+    run_sweep(parse_sweep(SERVE), tmp_path / "run1", workers=1)
     run_sweep(parse_sweep(TRAIN), tmp_path / "run[1]", workers=1)
     kinds = query(tmp_path / "run[1]", "select distinct kind from results")
     assert kinds["kind"].tolist() == ["training"]
@@ -414,19 +415,7 @@ def test_run_json_keeps_whole_numbers_whole_when_a_point_has_no_plan(tmp_path):
 
 def test_cli_shows_a_target_only_where_the_point_has_one(tmp_path):
     spec = tmp_path / "s.yaml"
-    spec.write_text(
-        yaml.safe_dump(
-            {
-                "kind": "serving",
-                "models": ["llama3-8b"],
-                "systems": ["dgx-h100-cluster:8"],
-                "precision": "fp8",
-                "input_len": 1024,
-                "output_len": 256,
-                "tpot": ["20 ms", None],
-            }
-        )
-    )
+    spec.write_text(yaml.safe_dump({**SERVE, "tpot": ["20 ms", None]}))
     res = runner.invoke(app, ["sweep", "run", str(spec), "--out", str(tmp_path / "o")])
     assert res.exit_code == 0, res.output
     assert "TPOT 20 ms" in res.output and "TPOT - ms" not in res.output
