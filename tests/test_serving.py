@@ -671,6 +671,25 @@ def test_metric_a_phase_does_not_have_is_skipped_with_the_reason() -> None:
         assert metric in r.reason and "phase" in r.reason and "allowed" in r.reason
 
 
+def test_an_offline_ttft_the_model_cannot_bound_is_skipped_with_the_reason() -> None:
+    """An end-to-end case without latency targets runs at the maximum-throughput batch; where
+    prompts there arrive faster than the group prefills them (a prompt-heavy mix), the queue has
+    no bound and neither has TTFT: the case is skipped saying so, not given an infinite value
+    or a message that the phase has no TTFT."""
+    from podsim.validate.runner import load_files, out_of_sample_files, run_case
+
+    c = dict(load_files(out_of_sample_files()))["sglang-ant-h20-dsr1-prefill-tp8-4k"]
+    case = c.model_copy(
+        update={
+            "measured": c.measured.model_copy(update={"metric": "ttft_s"}),
+            "serving": c.serving.model_copy(update={"phase": "end_to_end", "output_len": 1}),
+        }
+    )
+    r = run_case(case)
+    assert r.status == "skipped" and r.predicted is None
+    assert "unbounded" in r.reason and "slo.ttft" in r.reason
+
+
 def test_a_fit_whose_cases_are_all_outliers_keeps_the_default() -> None:
     """When every case is beyond Tukey's c at every grid value the loss is flat: the cases say
     nothing about the parameter, so the fit returns no value (the default stays) instead of

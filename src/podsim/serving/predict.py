@@ -236,6 +236,14 @@ def predict_serving_case(
     if metric not in point:
         raise SpecError("unsupported serving metric", field="measured.metric", value=metric)
     value = float(point[metric])
+    if metric.startswith("ttft") and np.isinf(value):
+        raise SpecError(
+            "the model's TTFT is unbounded at this batch: prompts arrive faster than the group "
+            "prefills them, so they queue without limit (an offline run's TTFT depends on how "
+            "many requests it queued at once); give the run's slo.ttft or its batch",
+            field="measured.metric",
+            value=metric,
+        )
     if not np.isfinite(value) or value <= 0:
         defined = sorted(
             k
@@ -243,7 +251,7 @@ def predict_serving_case(
             if k in point and np.isfinite(float(point[k])) and float(point[k]) > 0
         )
         raise SpecError(
-            f"a {s.phase}-phase case has no {metric}",
+            f"a case in phase {s.phase} has no {metric}",
             field="measured.metric",
             value=metric,
             allowed=", ".join(defined),
