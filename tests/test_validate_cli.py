@@ -158,3 +158,35 @@ def test_a_run_whose_latency_target_the_model_cannot_meet_is_predicted_closest_t
     # the run's own (met) target allows
     if r.metric.endswith("per_chip"):
         assert r.predicted <= ok.predicted * (1 + 1e-9)
+
+
+def test_case_selects_by_glob_or_part_of_the_id_and_none_matching_is_a_clear_error(tmp_path):
+    f = _write(tmp_path, "a.yaml", _builtin(TRAIN, SERVE))
+    assert [c["id"] for c in _json(str(f), "--case", "GH200")["cases"]] == [SERVE]
+    assert [c["id"] for c in _json(str(f), "--case", "nemo-*-h100-*")["cases"]] == [TRAIN]
+    both = _json(str(f), "--case", "GH200", "--case", "nemo-*")["cases"]
+    assert [c["id"] for c in both] == [TRAIN, SERVE]  # file order, each case once
+    res = _podsim("validate", str(f), "--case", "no-such-run")
+    assert res.returncode == 2 and "Traceback" not in res.stderr
+    assert "'case'" in res.stderr and "no-such-run" in res.stderr and TRAIN in res.stderr
+
+
+def test_explain_takes_each_prediction_apart_consistently_with_it(tmp_path):
+    """--explain shows what is behind each predicted number: the parts of the step (training)
+    or iteration (serving) add up to its time, the metric it reports is the predicted one, and
+    the memory items add up to the total; the table shows the same."""
+    f = _write(tmp_path, "a.yaml", _builtin(TRAIN, SERVE))
+    out = _json(str(f), "--explain")
+    train, serve = out["cases"]
+    for case, total in ((train, "step_time_s"), (serve, "iteration_s")):
+        x = case["explain"]
+        assert abs(sum(x["breakdown_s"].values()) - x[total]) <= 1e-9 * x[total]
+        assert x[case["metric"]] == case["predicted"]
+        mem = x["memory_bytes"]
+        parts = sum(v for k, v in mem.items() if k not in ("total", "capacity"))
+        assert abs(parts - mem["total"]) <= 1e-6 * mem["total"]
+    assert train["explain"]["micro_batches"] >= 1 and serve["explain"]["batch"] >= 1
+    assert "explain" not in _json(str(f))["cases"][0]
+    text = runner.invoke(app, ["validate", str(f), "--explain"]).output
+    for part in ("time per step", "time per iteration", "memory per chip", "TPOT", "MFU"):
+        assert part in text

@@ -46,3 +46,27 @@ def table(
     for r in rows:
         t.add_row(*[str(x) for x in r])
     return t
+
+
+def breakdown_table(
+    title: str, breakdown_s: dict[str, float], total_s: float, *, ms: bool
+) -> Table:
+    """Where the time of a step or iteration goes: each non-zero component and its share."""
+    scale, unit = (1e3, "ms") if ms else (1.0, "seconds")
+    return table(
+        title,
+        ["component", unit, "share"],
+        [
+            [k, f"{v * scale:.3f}" if ms else f"{v:.4f}", f"{100 * v / total_s:.1f}%"]
+            for k, v in breakdown_s.items()
+            if v > 0
+        ],
+    )
+
+
+def memory_table(title: str, memory_bytes: dict[str, float]) -> Table:
+    """Memory per chip, item by item."""
+    from podsim.units import format_quantity
+
+    rows = [[k, format_quantity(v, "bytes")] for k, v in memory_bytes.items()]
+    return table(title, ["item", "bytes"], rows)

@@ -7,8 +7,7 @@ from pydantic import ValidationError
 
 from podsim import catalog
 from podsim.cli.latency_options import TPOT_HELP, TTFT_HELP, latency_target
-from podsim.cli.output import console, emit_json, table
-from podsim.errors import PlanError
+from podsim.cli.output import breakdown_table, console, emit_json, memory_table, table
 from podsim.hardware.resolve import resolve_system_arg
 from podsim.serving.step import DEFAULT_ACCEPTANCE
 from podsim.spec.errors import spec_error
@@ -93,7 +92,7 @@ def serve(
     """Predict serving MODEL on SYSTEM: latency, throughput, memory and where the time goes."""
     from podsim.serving.disagg import disaggregate as run_disagg
     from podsim.serving.predict import check_plan, config_for, simulate
-    from podsim.serving.slo import choose_batch, memory_context
+    from podsim.serving.summary import point_dict
 
     m = catalog.model(model)
     sysm = resolve_system_arg(system, chips)
@@ -186,46 +185,11 @@ def serve(
     tps_sys = point["tokens_per_s_per_chip"] * n
     out = {
         **head,
-        "batch": point["batch"],
-        "batch_chosen": batch is None,
-        "ttft_s": point["ttft_s"],
-        "ttft_p99_s": point["ttft_p99_s"],
-        "tpot_s": point["tpot_s"],
-        "iteration_s": point["iteration_s"],
-        "prefill_tokens_per_s_per_chip": point["prefill_tokens_per_s_per_chip"],
-        "decode_tokens_per_s_per_chip": point["decode_tokens_per_s_per_chip"],
-        "tokens_per_s_per_chip": point["tokens_per_s_per_chip"],
+        **point_dict(c, point, choice),
         "tokens_per_s_system": tps_sys,
         "decode_tokens_per_s_system": point["decode_tokens_per_s_per_chip"] * n,
         "replicas": n // (tp * dp * pp),
-        "memory_bytes": point["memory_bytes"],
-        "fits": point["fits"],
-        "breakdown_s": point["breakdown_s"],
-        "breakdown_fraction": {
-            k: v / point["iteration_s"] for k, v in point["breakdown_s"].items()
-        },
     }
-    if choice is not None:
-        out["max_batch_in_memory"] = choice.limit
-        out["unconstrained"] = {
-            k: v
-            for k, v in choice.unconstrained.items()
-            if k not in ("breakdown_s", "memory_bytes")
-        }
-    else:
-        # a given batch: also report the unconstrained best, for comparison
-        try:
-            ch = choose_batch(c)
-            out["max_batch_in_memory"] = ch.limit
-            out["unconstrained"] = {
-                k: v
-                for k, v in ch.unconstrained.items()
-                if k not in ("breakdown_s", "memory_bytes")
-            }
-        except PlanError:
-            pass
-    out["kv_tokens_per_sequence"] = memory_context(c)
-    out["kv_allocation"] = c.kv_allocation
     out.update(_plant_figures(sysm, tps_sys))
     if as_json:
         emit_json(out)
@@ -263,14 +227,10 @@ def serve(
         v = out.get(key)
         rows.append([label, f"{v:,.1f}" if v is not None else "unknown"])
     console.print(table(None, ["", "value"], rows))
-    brows = [
-        [k, f"{v * 1e3:.3f}", f"{100 * out['breakdown_fraction'][k]:.1f}%"]
-        for k, v in out["breakdown_s"].items()
-        if v > 0
-    ]
-    console.print(table("time per iteration", ["component", "ms", "share"], brows))
-    mrows = [[k, format_quantity(v, "bytes")] for k, v in out["memory_bytes"].items()]
-    console.print(table("memory per chip", ["item", "bytes"], mrows))
+    console.print(
+        breakdown_table("time per iteration", out["breakdown_s"], out["iteration_s"], ms=True)
+    )
+    console.print(memory_table("memory per chip", out["memory_bytes"]))
 
 
 def register(app: typer.Typer) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from podsim import catalog
-from podsim.cli.output import console, emit_json, table
+from podsim.cli.output import breakdown_table, console, emit_json, memory_table
 from podsim.cli.train_options import training_spec
 from podsim.errors import PlanError
 from podsim.hardware.resolve import resolve_system_arg
@@ -92,15 +92,15 @@ def train(
         f"{out['tokens_per_s_per_chip']:,.1f} | MFU {100 * out['mfu']:.1f}% | "
         f"HFU {100 * out['hfu']:.1f}%"
     )
-    rows = [
-        [k, f"{v:.4f}", f"{100 * out['breakdown_fraction'][k]:.1f}%"]
-        for k, v in out["breakdown_s"].items()
-        if v > 0
-    ]
-    console.print(table("time per step", ["component", "seconds", "share"], rows))
-    mrows = [[k, format_quantity(v, "bytes")] for k, v in out["memory_bytes"].items()]
-    mrows.append(["HBM capacity", format_quantity(res.hbm_capacity, "bytes")])
-    console.print(table("memory per chip (busiest stage)", ["item", "bytes"], mrows))
+    console.print(
+        breakdown_table("time per step", out["breakdown_s"], out["step_time_s"], ms=False)
+    )
+    console.print(
+        memory_table(
+            "memory per chip (busiest stage)",
+            {**out["memory_bytes"], "HBM capacity": res.hbm_capacity},
+        )
+    )
     if out.get("warning"):
         console.print(f"[red]{out['warning']}[/]")
         raise PlanError(out["warning"], field="plan")

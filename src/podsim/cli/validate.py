@@ -7,13 +7,17 @@ from pathlib import Path
 import typer
 from rich.progress import Progress
 
-from podsim.cli.output import console, emit_json, table
+from podsim.cli.output import breakdown_table, console, emit_json, memory_table, table
 from podsim.errors import SpecError
+from podsim.units import format_quantity
 from podsim.validate.runner import (
     BUILTIN_CASES,
+    CaseResult,
+    explain_case,
     load_files,
     out_of_sample_files,
     run_loaded,
+    select_cases,
     summarise,
     summarise_by_chip,
 )
@@ -46,6 +50,18 @@ def validate(
         "--by-chip",
         help="also summarise per kind and chip (how well each chip is validated)",
     ),
+    case: list[str] = typer.Option(
+        None,
+        "--case",
+        help="only cases whose id matches (a glob such as 'mlperf-inf-*GB300*', or any part of "
+        "the id); repeat for more",
+    ),
+    explain: bool = typer.Option(
+        False,
+        "--explain",
+        help="also show what is behind each prediction: the time breakdown, memory per chip and "
+        "(serving) the batch and latencies",
+    ),
     as_json: bool = typer.Option(False, "--json", help="machine-readable output"),
 ) -> None:
     """Predict each validation case and compare with the measured value."""
@@ -60,6 +76,7 @@ def validate(
     if kind is not None:
         # cases that could not be read have no kind: keep them, they are reported as invalid
         loaded = [(i, c) for i, c in loaded if getattr(c, "kind", kind) == kind]
+    loaded = select_cases(loaded, case or [])
     if as_json:
         results = run_loaded(loaded)
     else:
@@ -68,12 +85,19 @@ def validate(
             results = run_loaded(loaded, progress=lambda: prog.advance(task))
     summary = summarise(results)
     per_chip = summarise_by_chip(results) if by_chip else None
+    cases = {cid: c for cid, c in loaded if not isinstance(c, Exception)}
+    explained = (
+        {r.id: explain_case(cases[r.id]) for r in results if r.status == "ok"} if explain else {}
+    )
     if as_json:
         emit_json(
             {
                 "file": label,
                 "files": [str(p) for p in paths],
-                "cases": [r.as_dict() for r in results],
+                "cases": [
+                    {**r.as_dict(), **({"explain": explained[r.id]} if r.id in explained else {})}
+                    for r in results
+                ],
                 "summary": summary,
                 **({"summary_by_chip": per_chip} if per_chip is not None else {}),
             }
@@ -103,6 +127,9 @@ def validate(
     for r in results:
         if r.status == "ok" and r.note:
             console.print(f"* {r.id}: {r.note}")
+    for r in results:
+        if r.id in explained:
+            _print_explanation(r, explained[r.id])
     if per_chip:
         console.print(
             table(
@@ -124,6 +151,59 @@ def validate(
 
     for line in summary_lines(summary):
         console.print(line)
+
+
+def _print_explanation(r: CaseResult, x: dict) -> None:
+    """One case's prediction taken apart (``--explain``)."""
+    console.rule(
+        f"{r.id} ({r.kind}): measured {_num(r.measured)}, predicted {_num(r.predicted)} "
+        f"({_pct(r.error)})"
+    )
+    if "error" in x:  # pragma: no cover - an evaluated case explains
+        console.print(x["error"])
+        return
+    fit = (
+        "fits"
+        if x["fits"]
+        else "[red]does not fit[/] in the memory model (the run did: the model overestimates)"
+    )
+    if r.kind == "training":
+        console.print(
+            f"step {x['step_time_s']:.4g} s over {x['micro_batches']:.0f} micro-batch(es) | "
+            f"tokens/s/chip {x['tokens_per_s_per_chip']:,.1f} | MFU {100 * x['mfu']:.1f}% | "
+            f"HFU {100 * x['hfu']:.1f}% | {fit}, headroom "
+            f"{format_quantity(x['memory_headroom_bytes'], 'bytes')}"
+        )
+        comm = [
+            f"{k.removesuffix('_comm_total')} {v:.4g} s"
+            for k, v in x["communication_total_s"].items()
+            if v > 0
+        ]
+        if comm:
+            console.print("communication per step before overlap: " + ", ".join(comm))
+        console.print(
+            breakdown_table("time per step", x["breakdown_s"], x["step_time_s"], ms=False)
+        )
+        console.print(
+            memory_table(
+                "memory per chip (busiest stage)",
+                {**x["memory_bytes"], "HBM capacity": x["hbm_capacity_bytes"]},
+            )
+        )
+        return
+    ms = lambda v: "-" if v is None or v != v else f"{v * 1e3:,.2f} ms"  # noqa: E731
+    limit = x.get("max_batch_in_memory")
+    console.print(
+        f"batch {x['batch']:,.0f} per attention group ({'chosen' if x['batch_chosen'] else 'given'}"
+        + (f"; {limit:,} fit in memory" if limit is not None else "")
+        + f") | iteration {ms(x['iteration_s'])} | TPOT {ms(x['tpot_s'])} | TTFT "
+        f"{ms(x['ttft_s'])} (p99 {ms(x['ttft_p99_s'])}) | KV held per sequence "
+        f"{x['kv_tokens_per_sequence']:,.0f} tokens ({x['kv_allocation']}) | {fit}"
+    )
+    console.print(
+        breakdown_table("time per iteration", x["breakdown_s"], x["iteration_s"], ms=True)
+    )
+    console.print(memory_table("memory per chip", x["memory_bytes"]))
 
 
 def register(app: typer.Typer) -> None:

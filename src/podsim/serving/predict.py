@@ -32,6 +32,7 @@ from podsim.serving.slo import (
     resolve_kv_allocation,
 )
 from podsim.serving.step import DEFAULT_MOE_IMBALANCE, default_acceptance
+from podsim.serving.summary import point_dict
 from podsim.spec.case import ValidationCase
 from podsim.spec.jobs import ServingSpec
 from podsim.spec.model import ModelSpec
@@ -198,10 +199,10 @@ METRICS = (
 )
 
 
-def predict_serving_case(
+def _case_point(
     case: ValidationCase, *, step_overhead: float | None = None
-) -> tuple[float, str | None]:
-    """The case's metric as predicted, and a note when the model disagrees with the run.
+) -> tuple[ServingConfig, dict, BatchChoice | None, str | None]:
+    """(config, point, batch choice, note) of a case's run as the model sees it.
 
     A case describes a run that happened, so it is predicted even where the model says it could
     not: a given batch the memory model says does not fit (an engine with a smaller runtime
@@ -212,7 +213,7 @@ def predict_serving_case(
     s = case.serving
     assert s is not None
     system = system_for_case(case.system)
-    _, point, choice = simulate(
+    c, point, choice = simulate(
         case.model,
         system,
         s,
@@ -232,6 +233,24 @@ def predict_serving_case(
             f"the run met latency targets the model cannot ({choice.reason}), so the model is "
             f"too slow here; predicted at the batch closest to them ({int(point['batch'])})"
         )
+    return c, point, choice, note
+
+
+def explain_serving_case(case: ValidationCase) -> dict:
+    """Everything behind a serving case's prediction: the batch and how it was chosen, the
+    latencies and throughputs, the time breakdown of one iteration and memory per chip."""
+    c, point, choice, note = _case_point(case)
+    return {**point_dict(c, point, choice), "note": note}
+
+
+def predict_serving_case(
+    case: ValidationCase, *, step_overhead: float | None = None
+) -> tuple[float, str | None]:
+    """The case's metric as predicted (:func:`_case_point`), and a note when the model
+    disagrees with the run."""
+    s = case.serving
+    assert s is not None
+    _, point, _, note = _case_point(case, step_overhead=step_overhead)
     metric = case.measured.metric
     if metric not in point:
         raise SpecError("unsupported serving metric", field="measured.metric", value=metric)

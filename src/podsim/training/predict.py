@@ -6,6 +6,7 @@ from podsim.hardware.system import system_for_case
 from podsim.spec.case import ValidationCase
 from podsim.training.plan import from_spec, raise_if_invalid
 from podsim.training.step import TrainingResult, simulate_plans
+from podsim.training.summary import result_dict
 
 
 def simulate_case(case: ValidationCase) -> TrainingResult:
@@ -20,6 +21,13 @@ def simulate_case(case: ValidationCase) -> TrainingResult:
     plan = from_spec(case.training, case.system.chips, uneven_pp=True)
     raise_if_invalid(plan, case.model, system.chips, published=True)
     return simulate_plans(case.model, system, plan, case.training.precision, published=True)
+
+
+def explain_training_case(case: ValidationCase) -> dict:
+    """Everything behind a training case's prediction: step time, throughput, MFU, the time
+    breakdown of one step and memory per chip on the busiest stage."""
+    res = simulate_case(case)
+    return {**result_dict(res), "micro_batches": float(res.extra["micro_batches"])}
 
 
 def predict_training_case(case: ValidationCase) -> float:

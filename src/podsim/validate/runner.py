@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fnmatch
 import importlib
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -91,15 +92,49 @@ def load_files(paths: list[str | Path]) -> list[tuple[str, ValidationCase | Pods
     return out
 
 
-def _predictor(kind: str):
-    mod, fn = {
-        "training": ("podsim.training.predict", "predict_training_case"),
-        "serving": ("podsim.serving.predict", "predict_serving_case"),
-    }[kind]
+def select_cases(
+    loaded: list[tuple[str, ValidationCase | PodsimError]], patterns: list[str]
+) -> list[tuple[str, ValidationCase | PodsimError]]:
+    """The loaded cases whose id matches any of ``patterns`` (a shell-style glob such as
+    ``mlperf-inf-*-GB300*``, or any part of the id); none matching is an error that names them."""
+    if not patterns:
+        return loaded
+    chosen = [
+        (cid, c)
+        for cid, c in loaded
+        if any(fnmatch.fnmatchcase(cid, p) or p in cid for p in patterns)
+    ]
+    if not chosen:
+        some = ", ".join(cid for cid, _ in loaded[:3])
+        raise SpecError(
+            "no case id matches",
+            field="case",
+            value=" ".join(patterns),
+            allowed=f"a glob or a part of one of the {len(loaded)} case ids (e.g. {some})",
+        )
+    return chosen
+
+
+def _predictor(kind: str, what: str = "predict"):
+    """The model's ``predict_<kind>_case`` (or ``explain_<kind>_case``); None if not built."""
+    mod = {"training": "podsim.training.predict", "serving": "podsim.serving.predict"}[kind]
     try:
-        return getattr(importlib.import_module(mod), fn)
+        return getattr(importlib.import_module(mod), f"{what}_{kind}_case")
     except (ModuleNotFoundError, AttributeError):
         return None
+
+
+def explain_case(case: ValidationCase) -> dict:
+    """What the model computes for a case beyond the one predicted number (training: the step
+    time breakdown and memory per chip; serving: the batch, latencies, the iteration's time
+    breakdown and memory per chip), or ``{"error": reason}`` for a case it cannot evaluate."""
+    explain = _predictor(case.kind, "explain")
+    if explain is None:
+        return {"error": f"the {case.kind} model is not available in this version"}
+    try:
+        return explain(case)
+    except PodsimError as exc:
+        return {"error": str(exc)}
 
 
 def run_case(case: ValidationCase) -> CaseResult:
