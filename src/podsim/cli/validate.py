@@ -119,7 +119,8 @@ def validate(
     ]
     console.print(
         table(
-            f"podsim validate {label}",
+            "podsim validate "
+            + (label if len(paths) <= 2 else f"({len(paths)} case files, see --json 'files')"),
             ["id", "kind", "metric", "measured", "predicted", "error", "status"],
             rows,
         )
