@@ -798,3 +798,27 @@ def test_default_acceptance_compounds_over_later_drafts() -> None:
     )
     c = config_for(catalog.model("deepseek-r1"), _sys("h100"), spec)
     assert c.acceptance == pytest.approx(default_acceptance(3))
+
+
+def test_a_published_layout_written_per_die_or_without_attention_dp_is_read_as_it_ran() -> None:
+    """CloudMatrix-Infer's decode is "EP320" on 160 Ascend 910C packages (two dies each), and a
+    case may write wide EP without the attention data parallelism it implies (FORMAT.md's own
+    example: tp 1, ep 320, dp 1). Each reading of the same run is predicted as the per-chip
+    layout (ep = dp = 160) with a note saying how it was read; the layout as written is not
+    skipped. ``podsim serve`` still rejects such a plan from a user (check_plan)."""
+    from podsim.errors import PlanError
+    from podsim.serving.predict import check_plan
+    from podsim.validate.runner import BUILTIN_CASES, load_cases, run_case
+
+    c = dict(load_cases(BUILTIN_CASES))["cloudmatrix384-dsr1-decode-tpot50"]
+    assert (c.serving.tp, c.serving.ep, c.serving.dp, c.system.chips) == (1, 160, 160, 160)
+    base = run_case(c)
+    assert base.status == "ok" and base.note is None
+    for ep, dp, read in ((320, 320, "dies"), (160, 1, "data-parallel"), (320, 1, "dies")):
+        case = c.model_copy(update={"serving": c.serving.model_copy(update={"ep": ep, "dp": dp})})
+        r = run_case(case)
+        assert r.status == "ok" and r.predicted == base.predicted
+        assert read in r.note and "layout" in r.note
+        if dp == 1:
+            with pytest.raises(PlanError, match="ep"):
+                check_plan(case.model, case.system.chips, case.serving)

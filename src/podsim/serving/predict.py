@@ -199,6 +199,40 @@ METRICS = (
 )
 
 
+def published_layout(s: ServingSpec, chips: int, dies: int) -> tuple[ServingSpec, str | None]:
+    """The layout a published serving run must have had, and a note where it differs from how
+    the case writes it (None: as written).
+
+    * Degrees counted per die: a multi-die chip whose dies are separate devices (Ascend 910C,
+      two per package) is often described by its dies (CloudMatrix-Infer's "EP320" on 160
+      chips); an ``ep`` or ``dp`` of exactly ``chips x dies`` is read per die and divided by
+      ``dies``, since the model's ranks are chips.
+    * Expert parallelism wider than the attention layout (``ep > tp x dp``, e.g. ``tp 1, ep 320,
+      dp 1``): every chip that holds experts also runs attention for its own tokens, so the
+      attention is data-parallel over ``ep / tp`` groups. A plan given to ``podsim serve`` must
+      say so itself (``check_plan`` rejects it); a run that happened is read this way.
+    """
+    notes: list[str] = []
+    update: dict[str, int] = {}
+    if dies > 1:
+        for name in ("ep", "dp"):
+            v = getattr(s, name)
+            if v > chips and v == chips * dies:
+                update[name] = v // dies
+                notes.append(f"{name} {v} = {chips} chips x {dies} dies counts dies: {v // dies}")
+    ep = update.get("ep", s.ep)
+    dp = update.get("dp", s.dp)
+    if ep > s.tp * dp and ep % s.tp == 0:
+        update["dp"] = ep // s.tp
+        notes.append(
+            f"ep {ep} is wider than tp x dp = {s.tp * dp}: the expert chips run attention "
+            f"data-parallel, dp {ep // s.tp}"
+        )
+    if not update:
+        return s, None
+    return s.model_copy(update=update), "the case's layout read as " + "; ".join(notes)
+
+
 def _case_point(
     case: ValidationCase, *, step_overhead: float | None = None
 ) -> tuple[ServingConfig, dict, BatchChoice | None, str | None]:
@@ -210,9 +244,9 @@ def _case_point(
     latency targets no batch meets in the model are predicted at the batch closest to them.
     The note says so instead of skipping the run, as the training cases are predicted whatever
     their memory estimate."""
-    s = case.serving
-    assert s is not None
+    assert case.serving is not None
     system = system_for_case(case.system)
+    s, layout = published_layout(case.serving, system.chips, system.chip.dies)
     c, point, choice = simulate(
         case.model,
         system,
@@ -233,6 +267,8 @@ def _case_point(
             f"the run met latency targets the model cannot ({choice.reason}), so the model is "
             f"too slow here; predicted at the batch closest to them ({int(point['batch'])})"
         )
+    if layout:
+        note = f"{layout}; {note}" if note else layout
     return c, point, choice, note
 
 
