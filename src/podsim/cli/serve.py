@@ -8,6 +8,7 @@ from pydantic import ValidationError
 from podsim import catalog
 from podsim.cli.latency_options import TPOT_HELP, TTFT_HELP, latency_target
 from podsim.cli.output import breakdown_table, console, emit_json, memory_table, table
+from podsim.cli.validated import validation_line, validation_record
 from podsim.hardware.resolve import resolve_system_arg
 from podsim.serving.step import DEFAULT_ACCEPTANCE
 from podsim.spec.errors import spec_error
@@ -119,7 +120,13 @@ def serve(
         )
     except ValidationError as exc:
         raise spec_error(exc, what="serving plan") from None
-    head = {"model": m.name, "system": sysm.id, "chips": n, "plan": spec.model_dump(mode="json")}
+    head = {
+        "model": m.name,
+        "system": sysm.id,
+        "chips": n,
+        "plan": spec.model_dump(mode="json"),
+        "validation": validation_record("serving", sysm.chip.family),
+    }
     if disaggregate:
         check_plan(m, n, spec)
         pre = config_for(
@@ -172,6 +179,7 @@ def serve(
             ["tokens/s system (in+out)", f"{tps_sys:,.0f}"],
         ]
         console.print(table(None, ["", "value"], rows))
+        console.print(validation_line("serving", sysm.chip.family))
         return
     c, point, choice = simulate(
         m,
@@ -227,6 +235,7 @@ def serve(
         v = out.get(key)
         rows.append([label, f"{v:,.1f}" if v is not None else "unknown"])
     console.print(table(None, ["", "value"], rows))
+    console.print(validation_line("serving", sysm.chip.family))
     console.print(
         breakdown_table("time per iteration", out["breakdown_s"], out["iteration_s"], ms=True)
     )

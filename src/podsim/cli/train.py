@@ -7,6 +7,7 @@ import typer
 from podsim import catalog
 from podsim.cli.output import breakdown_table, console, emit_json, memory_table
 from podsim.cli.train_options import training_spec
+from podsim.cli.validated import validation_line, validation_record
 from podsim.errors import PlanError
 from podsim.hardware.resolve import resolve_system_arg
 from podsim.training.plan import from_spec, raise_if_invalid
@@ -78,6 +79,7 @@ def train(
         "plan": spec.model_dump(),
         "ep_overlap": ep_overlap,
         **out,
+        "validation": validation_record("training", sysm.chip.family),
     }
     if as_json:
         emit_json(out)
@@ -92,6 +94,7 @@ def train(
         f"{out['tokens_per_s_per_chip']:,.1f} | MFU {100 * out['mfu']:.1f}% | "
         f"HFU {100 * out['hfu']:.1f}%"
     )
+    console.print(validation_line("training", sysm.chip.family))
     console.print(
         breakdown_table("time per step", out["breakdown_s"], out["step_time_s"], ms=False)
     )

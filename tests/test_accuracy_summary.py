@@ -1,0 +1,113 @@
+"""The validated-accuracy summary printed beside predictions: it is what the model and the
+cases give today (never a stale or hand-typed figure), it separates fitted-on from unseen runs,
+and train/serve say so plainly where nothing has been validated."""
+
+from __future__ import annotations
+
+import json
+
+from typer.testing import CliRunner
+
+from podsim.cli.main import app
+from podsim.validate.accuracy import (
+    SETS,
+    accuracy_for,
+    compute_accuracy,
+    load_accuracy,
+    summarise_by_family,
+)
+from podsim.validate.runner import CaseResult
+
+runner = CliRunner()
+
+
+def _close(a, b) -> bool:
+    """Equal, up to the last rounded digit of an error (floating point across machines)."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(_close(a[k], b[k]) for k in a)
+    if isinstance(a, float) or isinstance(b, float):
+        return abs(a - b) <= 0.0015
+    return a == b
+
+
+def test_the_shipped_summary_is_what_the_model_gives_on_the_cases_today() -> None:
+    assert _close(load_accuracy(), compute_accuracy()), (
+        "catalog/data/validation/accuracy.yaml is stale: the model or the cases changed; "
+        "regenerate it with `python -m podsim.validate.accuracy --write`"
+    )
+
+
+def test_groups_count_each_evaluated_run_once_per_set_and_order_the_statistics() -> None:
+    def r(cid, kind, chip, err, status="ok"):
+        measured = 100.0
+        pred = None if err is None else measured * (1 + err)
+        return CaseResult(cid, kind, "m", measured, pred, status, chip=chip)
+
+    out = summarise_by_family(
+        {
+            "public": [
+                r("a", "training", "h100-sxm", 0.10),
+                r("b", "training", "h200", -0.30),
+                r("c", "training", "h100-sxm", None, "skipped"),
+                r("d", "serving", "b200", 0.05),
+            ],
+            "out_of_sample": [r("e", "training", "h20", 0.02)],
+        }
+    )
+    assert set(out) == {"training hopper", "serving blackwell"}
+    hopper = out["training hopper"]
+    assert hopper["chips"] == {"h100-sxm": 1, "h20": 1, "h200": 1}  # the skipped run is not one
+    assert hopper["public"]["runs"] == 2 and hopper["out_of_sample"]["runs"] == 1
+    for s in SETS:
+        st = hopper[s]
+        assert 0 <= st["median_abs_error"] <= st["p90_abs_error"] <= st["max_abs_error"]
+    assert hopper["public"]["max_abs_error"] == 0.3
+    assert "out_of_sample" not in out["serving blackwell"]
+
+
+def test_train_and_serve_show_the_record_or_say_the_prediction_is_not_validated() -> None:
+    assert accuracy_for("training", "hopper") is not None
+    assert accuracy_for("training", "ascend-950") is None
+    res = runner.invoke(
+        app,
+        [
+            "train",
+            "--model",
+            "llama3-8b",
+            "--system",
+            "dgx-h100-cluster:8",
+            "--tp",
+            "2",
+            "--precision",
+            "fp8",
+        ],
+    )
+    assert res.exit_code == 0, res.output
+    assert "validated on published training runs on hopper chips" in res.output
+    res = runner.invoke(
+        app,
+        ["train", "--model", "llama3-8b", "--system", "atlas-950-superpod:8", "--json"],
+    )
+    assert res.exit_code == 0, res.output
+    v = json.loads(res.output)["validation"]
+    assert v == {"kind": "training", "chip_family": "ascend-950", "accuracy": None}
+    res = runner.invoke(app, ["train", "--model", "llama3-8b", "--system", "atlas-950-superpod:8"])
+    assert "not validated" in res.output
+    res = runner.invoke(
+        app,
+        [
+            "serve",
+            "--model",
+            "llama3-70b",
+            "--system",
+            "dgx-h100-cluster:8",
+            "--tp",
+            "8",
+            "--precision",
+            "fp8",
+            "--json",
+        ],
+    )
+    assert res.exit_code == 0, res.output
+    v = json.loads(res.output)["validation"]
+    assert v["chip_family"] == "hopper" and v["accuracy"]["public"]["runs"] >= 1
