@@ -6,7 +6,8 @@ import typer
 
 from podsim import catalog
 from podsim.cli.latency_options import TPOT_HELP, TTFT_HELP, latency_target
-from podsim.cli.output import console, emit_json, table
+from podsim.cli.output import breakdown_table, console, emit_json, table
+from podsim.cli.validated import validation_line, validation_record
 from podsim.errors import SpecError
 from podsim.hardware.resolve import resolve_system_arg
 from podsim.units import format_quantity
@@ -115,6 +116,7 @@ def plan_train(
             out["plot"] = plot
     elif plot:
         raise SpecError("--plot needs --pareto-chips", field="plot", value=plot)
+    out["validation"] = validation_record("training", sysm.chip.family)
     if as_json:
         emit_json(out)
         return
@@ -145,13 +147,13 @@ def plan_train(
             row.append(f"{b['usd_per_million_tokens']:.3f}")
         rows.append(row)
     console.print(table(f"top {len(rows)} plans", cols, rows))
+    console.print(validation_line("training", sysm.chip.family))
     best = res.best[0]["metrics"]
-    br = [
-        [k, f"{v:.4f}", f"{100 * best['breakdown_fraction'][k]:.1f}%"]
-        for k, v in best["breakdown_s"].items()
-        if v > 0
-    ]
-    console.print(table("best plan: time per step", ["component", "seconds", "share"], br))
+    console.print(
+        breakdown_table(
+            "best plan: time per step", best["breakdown_s"], best["step_time_s"], ms=False
+        )
+    )
     console.print(
         table(
             "rejected (a plan may break several rules)",
@@ -281,6 +283,7 @@ def plan_serve(
     front.sort(key=lambda d: d["tpot_s"])
     if pareto:
         out["pareto_front"] = front
+    out["validation"] = validation_record("serving", sysm.chip.family)
     if as_json:
         emit_json(out)
         return
@@ -328,6 +331,7 @@ def plan_serve(
             rows,
         )
     )
+    console.print(validation_line("serving", sysm.chip.family))
     pools = res.best[0].get("pools")
     if pools:
         console.print(
