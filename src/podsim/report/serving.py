@@ -11,6 +11,7 @@ from typing import Any
 from podsim.report import fmt
 from podsim.report.section import Note, ReportContext, Section, Table, Text
 from podsim.report.workloads import per_kw, power_per_chip
+from podsim.validate.accuracy import short_label
 
 INPUT_LEN = 4096
 OUTPUT_LEN = 1024
@@ -44,6 +45,7 @@ class ServeRow:
     prefill_error: str | None = None
     watts: float | None = None
     power_basis: str = ""
+    chip_family: str = ""
 
 
 def _candidates(m, domain: int, phase: str, moe_chips: int):
@@ -103,7 +105,9 @@ def serving_rows(ctx: ReportContext) -> list[ServeRow]:
         m = catalog.model(mid)
         for sid, slabel, prec, moe_chips in SERVE_SYSTEMS:
             r = ServeRow(mid, mlabel, sid, slabel, prec)
-            r.watts, r.power_basis = power_per_chip(resolve_system_arg(sid))
+            sysm = resolve_system_arg(sid)
+            r.watts, r.power_basis = power_per_chip(sysm)
+            r.chip_family = sysm.chip.family
             for tpot in TPOTS:
                 pt, plan, err = _best(m, sid, prec, "decode", tpot, moe_chips)
                 r.decode[tpot] = pt
@@ -195,6 +199,7 @@ def build(ctx: ReportContext) -> Section:
                 _cell(r.prefill, "prefill_tokens_per_s_per_chip", r.prefill_plan),
                 _kw(r, _tps(d50, "decode_tokens_per_s_per_chip")),
                 _kw(r, _tps(r.prefill, "prefill_tokens_per_s_per_chip")),
+                short_label("serving", r.chip_family),
             ]
         )
     sec = Section("serving", "Serving")
@@ -221,10 +226,13 @@ def build(ctx: ReportContext) -> Section:
                 "prefill tok/s/chip",
                 "decode tok/s per kW (50 ms)",
                 "prefill tok/s per kW",
+                "model's median |error| on this chip family",
             ],
             table_rows,
-            caption="Serving throughput per chip (deployment, batch) and per kW of IT power",
-            left=(0, 1, 2),
+            caption="Serving throughput per chip (deployment, batch) and per kW of IT power; the "
+            "last column: how far the model has been from published serving runs on that chip "
+            "family (`podsim validate`)",
+            left=(0, 1, 2, 8),
         ),
         _plot(rows, ctx),
     )

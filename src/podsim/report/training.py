@@ -15,6 +15,7 @@ from podsim.report.workloads import (
     power_per_chip,
     training_runs,
 )
+from podsim.validate.accuracy import short_label
 
 BREAKDOWN_LABELS = {
     "compute_forward": "forward",
@@ -55,7 +56,7 @@ def results_table(runs: list[TrainRun]) -> Table:
                     fmt.NA,
                     r.precision,
                     r.error or "",
-                    *[fmt.NA] * 6,
+                    *[fmt.NA] * 7,
                 ]
             )
             continue
@@ -76,6 +77,7 @@ def results_table(runs: list[TrainRun]) -> Table:
                 kw_cell(kw, basis),
                 fmt.q(m["memory_bytes"]["total"], "bytes"),
                 "yes" if m["fits"] else "NO",
+                short_label("training", r.system.chip.family),
             ]
         )
     return Table(
@@ -91,10 +93,12 @@ def results_table(runs: list[TrainRun]) -> Table:
             "tokens/s per kW",
             "memory/chip",
             "fits",
+            "model's median |error| on this chip family",
         ],
         rows,
-        caption="Training step on each system (best plan)",
-        left=(0, 1, 3, 4, 10),
+        caption="Training step on each system (best plan); the last column: how far the model "
+        "has been from published training runs on that chip family (`podsim validate`)",
+        left=(0, 1, 3, 4, 10, 11),
     )
 
 
