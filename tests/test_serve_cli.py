@@ -246,3 +246,10 @@ def test_error_max_output_below_mean() -> None:
         "max_output_len",
         "mean output",
     )
+
+
+def test_prefix_hit_is_shown_and_an_impossible_one_is_a_clear_error() -> None:
+    res = runner.invoke(app, [*BASE, "--input-len", "8192", "--prefix-hit", "0.75"])
+    assert res.exit_code == 0, res.output
+    assert "8192 in (75% cached)" in res.output
+    _error(_podsim(*BASE, "--prefix-hit", "1"), "prefix_hit", "up to, not including, 1")

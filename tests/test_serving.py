@@ -16,6 +16,7 @@ from podsim.serving.predict import simulate
 from podsim.serving.slo import ServingConfig, choose_batch, evaluate
 from podsim.serving.step import serving_step
 from podsim.spec.jobs import ServingSpec
+from podsim.workload.params import param_counts
 
 SYSTEMS = {
     "h100": ("dgx-h100-cluster", 8),
@@ -822,3 +823,75 @@ def test_a_published_layout_written_per_die_or_without_attention_dp_is_read_as_i
         if dp == 1:
             with pytest.raises(PlanError, match="ep"):
                 check_plan(case.model, case.system.chips, case.serving)
+
+
+# ------------------------------------------------------------------ prefix caching
+
+
+def _prefix_point(phase: str, hit: float, batch: int, model: str = "llama3-70b") -> dict:
+    m = catalog.model(model)
+    spec = ServingSpec(
+        precision="fp8",
+        phase=phase,
+        input_len=8192,
+        output_len=256 if phase != "prefill" else 1,
+        batch=batch,
+        tp=8,
+    )
+    return simulate(m, _sys("h100"), spec, prefix_hit=hit)[1]
+
+
+def test_no_prefix_hit_is_the_model_without_a_cache() -> None:
+    m = catalog.model("llama3-70b")
+    for phase in ("prefill", "end_to_end"):
+        spec = ServingSpec(precision="fp8", phase=phase, input_len=8192, output_len=256, tp=8)
+        a = simulate(m, _sys("h100"), spec)[1]
+        b = simulate(m, _sys("h100"), spec, prefix_hit=0.0)[1]
+        assert repr(a) == repr(b)  # the same numbers, NaN (prefill TPOT) included
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.floats(0.0, 0.95),
+    st.floats(0.0, 0.95),
+    st.sampled_from(["prefill", "end_to_end"]),
+    st.integers(1, 32),
+)
+def test_a_larger_prefix_hit_never_slows_the_first_token_nor_beats_the_computed_flops(
+    h1: float, h2: float, phase: str, batch: int
+) -> None:
+    """Cached prompt tokens are read, not recomputed: at a fixed batch a larger hit never
+    raises TTFT or lowers the prompt tokens served per second, and the prompt tokens actually
+    computed never exceed what the chips' peak allows (2 x parameters FLOPs each)."""
+    lo, hi = sorted((h1, h2))
+    a, b = _prefix_point(phase, lo, batch), _prefix_point(phase, hi, batch)
+    assert b["ttft_s"] <= a["ttft_s"] * (1 + 1e-9)
+    assert b["prefill_tokens_per_s_per_chip"] >= a["prefill_tokens_per_s_per_chip"] * (1 - 1e-9)
+    m = catalog.model("llama3-70b")
+    chip = _sys("h100").chip
+    computed = b["prefill_tokens_per_s_per_chip"] * max(1 - hi, 1 / 8192)
+    assert computed * 2 * param_counts(m).active_compute <= chip.peak_flops("fp8")
+
+
+def test_cached_tokens_still_cost_attention_and_kv_reads() -> None:
+    """A prompt half of which is cached costs more than a fresh prompt of the other half: its
+    computed tokens attend over the cached keys, whose KV the prefill reads."""
+    m = catalog.model("llama3-70b")
+    system = _sys("h100")
+    kw = dict(tp=8, precision="fp8")
+    cached = serving_step(
+        m, system, prefill_tokens=4096, prompt_len=8192, cached_prefix=4096, **kw
+    ).breakdown
+    fresh = serving_step(m, system, prefill_tokens=4096, prompt_len=4096, **kw).breakdown
+    assert cached["attention_compute"] > fresh["attention_compute"]
+    assert (
+        cached["kv_cache"] + cached["attention_compute"]
+        > fresh["kv_cache"] + fresh["attention_compute"]
+    )
+    assert cached["gemm_compute"] == pytest.approx(fresh["gemm_compute"])
+
+
+def test_a_prefix_hit_outside_zero_to_one_is_a_clear_error() -> None:
+    for bad in (-0.1, 1.0, 1.5):
+        with pytest.raises(SpecError, match="prefix_hit"):
+            _prefix_point("prefill", bad, 4)

@@ -70,3 +70,8 @@ def memory_table(title: str, memory_bytes: dict[str, float]) -> Table:
 
     rows = [[k, format_quantity(v, "bytes")] for k, v in memory_bytes.items()]
     return table(title, ["item", "bytes"], rows)
+
+
+def cached_note(prefix_hit: float) -> str:
+    """ " (50% cached)" after a prompt length when part of each prompt is in the prefix cache."""
+    return f" ({100 * prefix_hit:.0f}% cached)" if prefix_hit else ""

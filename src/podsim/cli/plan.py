@@ -6,7 +6,7 @@ import typer
 
 from podsim import catalog
 from podsim.cli.latency_options import TPOT_HELP, TTFT_HELP, latency_target
-from podsim.cli.output import breakdown_table, console, emit_json, table
+from podsim.cli.output import breakdown_table, cached_note, console, emit_json, table
 from podsim.cli.validated import validation_line, validation_record
 from podsim.errors import SpecError
 from podsim.hardware.resolve import resolve_system_arg
@@ -199,6 +199,11 @@ def plan_serve(
     output_cv: float = typer.Option(
         0.0, help="output-length std / mean (0: fixed; ~1 for long-tailed answers)"
     ),
+    prefix_hit: float = typer.Option(
+        0.0,
+        help="fraction of each prompt found in the prefix cache (shared system prompt, earlier "
+        "turns): its KV is read, not recomputed; throughputs still count every prompt token",
+    ),
     kv_allocation: str = typer.Option(
         "reserved",
         help="reserved: KV for each request's prompt and whole output held from admission "
@@ -240,6 +245,7 @@ def plan_serve(
         output_cv=output_cv,
         max_output_len=max_output_len,
         kv_allocation=kv_allocation,
+        prefix_hit=prefix_hit,
         objective=objective,
         top=top,
         tp_cap=tp_cap,
@@ -300,7 +306,7 @@ def plan_serve(
     )
     console.print(
         f"[bold]{m.name}[/] on [bold]{sysm.name}[/] ({sysm.chips:,} chips), {precision}, "
-        f"{input_len} in / {output_len} out, {phase}, {targets}, per {objective}"
+        f"{input_len} in{cached_note(prefix_hit)} / {output_len} out, {phase}, {targets}, per {objective}"
         + (
             f", KV reserved for {max_output_len or output_len:,} output tokens"
             if kv_allocation == "reserved"

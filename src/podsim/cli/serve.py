@@ -7,7 +7,7 @@ from pydantic import ValidationError
 
 from podsim import catalog
 from podsim.cli.latency_options import TPOT_HELP, TTFT_HELP, latency_target
-from podsim.cli.output import breakdown_table, console, emit_json, memory_table, table
+from podsim.cli.output import breakdown_table, cached_note, console, emit_json, memory_table, table
 from podsim.cli.validated import validation_line, validation_record
 from podsim.hardware.resolve import resolve_system_arg
 from podsim.serving.step import DEFAULT_ACCEPTANCE
@@ -69,6 +69,11 @@ def serve(
         0.0,
         help="output-length std / mean of the workload (0: fixed; ~1 for long-tailed answers): "
         "long answers stay in the batch longer, so the mean KV context grows",
+    ),
+    prefix_hit: float = typer.Option(
+        0.0,
+        help="fraction of each prompt found in the prefix cache (shared system prompt, earlier "
+        "turns): its KV is read, not recomputed; throughputs still count every prompt token",
     ),
     kv_allocation: str = typer.Option(
         None,
@@ -134,6 +139,7 @@ def serve(
             sysm,
             spec.model_copy(update={"phase": "prefill", "batch": None}),
             moe_imbalance=moe_imbalance,
+            prefix_hit=prefix_hit,
         )
         dec = config_for(
             m,
@@ -143,6 +149,7 @@ def serve(
             output_cv=output_cv,
             max_output_len=max_output_len,
             kv_allocation=kv_allocation,
+            prefix_hit=prefix_hit,
         )
         res = run_disagg(pre, dec, tpot=t_tpot, ttft=t_ttft, network=kv_network, chips=n)
         out = {**head, "disaggregated": res.as_dict()}
@@ -154,7 +161,7 @@ def serve(
             return
         console.print(
             f"[bold]{m.name}[/] on [bold]{sysm.name}[/] ({n:,} chips), disaggregated "
-            f"prefill/decode, {input_len} in / {output_len} out, {precision}"
+            f"prefill/decode, {input_len} in{cached_note(prefix_hit)} / {output_len} out, {precision}"
         )
         rows = [
             ["prefill : decode chips", f"{res.prefill_chips_per_decode_chip:.3f} : 1"],
@@ -189,6 +196,7 @@ def serve(
         output_cv=output_cv,
         max_output_len=max_output_len,
         kv_allocation=kv_allocation,
+        prefix_hit=prefix_hit,
     )
     tps_sys = point["tokens_per_s_per_chip"] * n
     out = {
@@ -204,7 +212,7 @@ def serve(
         return
     console.print(
         f"[bold]{m.name}[/] on [bold]{sysm.name}[/] ({n:,} chips), tp{tp} ep{ep} dp{dp} pp{pp}, "
-        f"{phase}, {input_len} in / {output_len} out, {precision} (KV {kv_precision or 'bf16'})"
+        f"{phase}, {input_len} in{cached_note(prefix_hit)} / {output_len} out, {precision} (KV {kv_precision or 'bf16'})"
         + (f", {draft_tokens} draft tokens" if draft_tokens else "")
     )
     ms = lambda x: "-" if x != x else f"{x * 1e3:,.2f} ms"  # noqa: E731

@@ -52,6 +52,7 @@ from podsim.serving.slo import (
     check_kv_allocation,
     check_max_output_len,
     check_output_cv,
+    check_prefix_hit,
     choose_batch,
     evaluate,
     weights_offloaded,
@@ -376,13 +377,15 @@ def search_serving(
     output_cv: float = 0.0,
     max_output_len: float | None = None,
     kv_allocation: str = "reserved",
+    prefix_hit: float = 0.0,
 ) -> ServingSearch:
     """The ``top`` best serving plans of ``m`` on ``system`` (see the module docstring).
     ``output_cv``: output-length std / mean of the workload (longer mean KV context);
     ``kv_allocation``: ``reserved`` (each admitted request holds KV for its prompt plus
     ``max_output_len`` output tokens, default ``output_len``: TensorRT-LLM's no-evict scheduler)
     or ``paged`` (allocated as sequences grow: vLLM, SGLang); see
-    :func:`podsim.serving.slo.memory_context`."""
+    :func:`podsim.serving.slo.memory_context`; ``prefix_hit``: the fraction of each prompt
+    found in the prefix cache."""
     if phase not in PHASES:
         raise SpecError("unknown phase", field="phase", value=phase, allowed=", ".join(PHASES))
     if objective not in OBJECTIVES:
@@ -397,6 +400,7 @@ def search_serving(
     rejected = {r: int(np.count_nonzero(v)) for r, v in reasons.items()}
     n = plans["tp"].size
     check_output_cv(output_cv)
+    check_prefix_hit(prefix_hit)
     check_max_output_len(max_output_len, float(output_len))
     check_kv_allocation(kv_allocation, max_output_len)
     common = dict(
@@ -408,6 +412,7 @@ def search_serving(
         output_cv=float(output_cv),
         kv_allocation=kv_allocation,
         max_output_len=None if max_output_len is None else float(max_output_len),
+        prefix_hit=float(prefix_hit),
     )
     phases = ("prefill", "decode") if phase == "disaggregated" else (phase,)
     found: dict[str, list[dict]] = {ph: [] for ph in phases}

@@ -27,6 +27,7 @@ from podsim.serving.slo import (
     ServingConfig,
     check_max_output_len,
     check_output_cv,
+    check_prefix_hit,
     choose_batch,
     evaluate,
     resolve_kv_allocation,
@@ -85,10 +86,12 @@ def config_for(
     output_cv: float = 0.0,
     max_output_len: float | None = None,
     kv_allocation: str | None = None,
+    prefix_hit: float = 0.0,
 ) -> ServingConfig:
     """The scalar configuration of a serving spec. ``kv_allocation`` None: ``reserved`` unless
     the spec gives the batch (:func:`podsim.serving.slo.resolve_kv_allocation`)."""
     check_output_cv(output_cv)
+    check_prefix_hit(prefix_hit)
     check_max_output_len(max_output_len, float(s.output_len))
     allocation = resolve_kv_allocation(
         kv_allocation, max_output_len, batch_given=s.batch is not None
@@ -117,6 +120,7 @@ def config_for(
         output_cv=output_cv,
         kv_allocation=allocation,
         max_output_len=None if max_output_len is None else float(max_output_len),
+        prefix_hit=float(prefix_hit),
     )
 
 
@@ -130,6 +134,7 @@ def simulate(
     output_cv: float = 0.0,
     max_output_len: float | None = None,
     kv_allocation: str | None = None,
+    prefix_hit: float = 0.0,
     batch_must_fit: bool = True,
     slo_must_be_met: bool = True,
 ) -> tuple[ServingConfig, dict, BatchChoice | None]:
@@ -140,7 +145,8 @@ def simulate(
     (each admitted request holds KV for its prompt plus ``max_output_len`` output tokens, default
     ``output_len``: TensorRT-LLM's no-evict scheduler) or ``paged`` (pages on demand: vLLM,
     SGLang); None: reserved for a chosen batch, paged for a given one
-    (:func:`podsim.serving.slo.memory_context`). ``batch_must_fit``: a given batch that the memory
+    (:func:`podsim.serving.slo.memory_context`). ``prefix_hit``: the fraction of each prompt
+    found in the prefix cache (read, not recomputed; throughputs count every prompt token). ``batch_must_fit``: a given batch that the memory
     model says does not fit is an error (a plan); False predicts it anyway, with the point's
     ``fits`` false (a measured run, which did fit: the memory model, not the run, is wrong).
     ``slo_must_be_met``: latency targets no batch meets are an error (a plan); False returns the
@@ -162,6 +168,7 @@ def simulate(
         output_cv=output_cv,
         max_output_len=max_output_len,
         kv_allocation=kv_allocation,
+        prefix_hit=prefix_hit,
     )
     tpot = s.slo.tpot if s.slo else None
     ttft = s.slo.ttft if s.slo else None

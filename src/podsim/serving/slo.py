@@ -70,6 +70,17 @@ def check_max_output_len(max_output_len: float | None, output_len: float) -> Non
         )
 
 
+def check_prefix_hit(prefix_hit: float) -> None:
+    """Reject a prefix-cache hit fraction outside [0, 1) with the reason."""
+    if not 0.0 <= prefix_hit < 1.0:
+        raise SpecError(
+            "fraction of each prompt's tokens found in the prefix cache",
+            field="prefix_hit",
+            value=prefix_hit,
+            allowed="0 (no cache) up to, not including, 1 (the last prompt token is always computed)",
+        )
+
+
 KV_ALLOCATIONS = ("reserved", "paged")
 
 
@@ -134,6 +145,9 @@ class ServingConfig:
     # holds input_len + max_output_len tokens, max_output_len None: output_len) or "paged"
     kv_allocation: str = "reserved"
     max_output_len: float | None = None
+    # fraction of each prompt found in the prefix cache (shared system prompts, earlier turns):
+    # its KV is read, not recomputed (vLLM automatic prefix caching, SGLang RadixAttention)
+    prefix_hit: float = 0.0
 
     @property
     def group_chips(self) -> int:
@@ -160,6 +174,12 @@ class ServingConfig:
         give only the means, so they use ``output_cv = 0``.
         """
         return self.input_len + self.output_len * (1.0 + self.output_cv**2) / 2.0
+
+    @property
+    def computed_prompt_len(self) -> float:
+        """Prompt tokens a prefill computes: the part not in the prefix cache (at least the
+        last token, whose logits give the first output token)."""
+        return max(self.input_len * (1.0 - self.prefix_hit), 1.0)
 
     @property
     def mtp(self) -> bool:
@@ -215,6 +235,7 @@ def _step(c: ServingConfig, **kw):
         moe_imbalance=c.moe_imbalance,
         step_overhead=c.step_overhead,
         prompt_len=c.input_len,
+        cached_prefix=c.input_len - c.computed_prompt_len,
         **kw,
     )
 
@@ -222,11 +243,11 @@ def _step(c: ServingConfig, **kw):
 def tokens_per_seq_per_step(c: ServingConfig) -> float:
     """Tokens one sequence puts through an iteration (activation workspace)."""
     if c.phase == "prefill":
-        return c.input_len
+        return c.computed_prompt_len
     q = 1.0 + (c.draft_tokens or 0)
     if c.phase == "decode":
         return q
-    return q + c.emitted_per_seq * c.input_len / c.output_len
+    return q + c.emitted_per_seq * c.computed_prompt_len / c.output_len
 
 
 def memory_context(c: ServingConfig) -> float:
@@ -300,8 +321,9 @@ def evaluate(c: ServingConfig, batch) -> ServingPoints:
     B = np.atleast_1d(np.asarray(batch, dtype=float))
     g = float(c.group_chips)
     e = c.emitted_per_seq
+    L = c.computed_prompt_len  # prompt tokens computed; throughputs count every prompt token
     if c.phase == "prefill":
-        st = _step(c, prefill_tokens=B * c.input_len)
+        st = _step(c, prefill_tokens=B * L)
         t = st.time
         pre = B * c.input_len / t / g
         dec = np.zeros_like(t)
@@ -310,9 +332,9 @@ def evaluate(c: ServingConfig, batch) -> ServingPoints:
         ttft = ttft99 = t
     else:
         ctx = c.decode_context
-        pf = B * e * c.input_len / c.output_len if c.phase == "end_to_end" else 0.0 * B
+        pf = B * e * L / c.output_len if c.phase == "end_to_end" else 0.0 * B
         # whole prompts land on one attention-DP rank; the busiest rank sets the pace
-        pfb = busiest_prompts(pf / c.input_len, c.dp) * c.input_len
+        pfb = busiest_prompts(pf / L, c.dp) * L
         st = _step(c, seqs=B, context=ctx, prefill_tokens=pf, prefill_busiest=pfb)
         t = st.time
         dec = B * e / t / g
@@ -323,8 +345,8 @@ def evaluate(c: ServingConfig, batch) -> ServingPoints:
                 c,
                 seqs=B,
                 context=ctx,
-                prefill_tokens=pf + c.input_len / c.dp,
-                prefill_busiest=pfb + c.input_len,
+                prefill_tokens=pf + L / c.dp,
+                prefill_busiest=pfb + L,
             )
             ttft, ttft99 = queued_ttft(c, B, t, first.time)
         else:
@@ -332,11 +354,15 @@ def evaluate(c: ServingConfig, batch) -> ServingPoints:
             # a decode instance's TTFT: one prompt's prefill on one attention-DP rank
             ttft = _step(
                 c,
-                prefill_tokens=np.ones_like(B) * c.input_len / c.dp,
-                prefill_busiest=np.ones_like(B) * c.input_len,
+                prefill_tokens=np.ones_like(B) * L / c.dp,
+                prefill_busiest=np.ones_like(B) * L,
             ).time
             ttft99 = ttft
-        pre = np.where(pf > 0, pf / t / g, 0.0) if c.phase == "end_to_end" else np.zeros_like(t)
+        pre = (
+            np.where(pf > 0, pf * (c.input_len / L) / t / g, 0.0)
+            if c.phase == "end_to_end"
+            else np.zeros_like(t)
+        )
     mem = serving_memory(
         c.model,
         c.system.chip,
@@ -378,7 +404,8 @@ def queued_ttft(c: ServingConfig, B, iteration, first) -> tuple[np.ndarray, np.n
     iteration that carries the prompt plus the wait; latency targets are checked at p99, as
     MLPerf's server and interactive scenarios do.
     """
-    D = _step(c, prefill_tokens=c.input_len / c.dp, prefill_busiest=c.input_len).time
+    L = c.computed_prompt_len
+    D = _step(c, prefill_tokens=L / c.dp, prefill_busiest=L).time
     lam = B * c.emitted_per_seq / c.output_len / iteration  # prompts per second per group
     rho = lam * D
     with np.errstate(divide="ignore", invalid="ignore"):

@@ -187,6 +187,7 @@ def serving_step(
     prefill_tokens=0.0,
     prefill_busiest=None,
     prompt_len=1.0,
+    cached_prefix=0.0,
     tp=1,
     ep=1,
     dp=1,
@@ -204,6 +205,8 @@ def serving_step(
     group (see the module docstring). Everything broadcasts. ``prefill_busiest``: prompt
     tokens on the busiest attention group (default: the mean); with attention data parallelism
     every rank waits for it at the MoE layers, while the experts see the mean.
+    ``cached_prefix``: tokens at the start of each prompt whose KV is already cached (prefix
+    caching): the ``prompt_len - cached_prefix`` computed tokens attend over it, reading its KV.
 
     ``overlap``: ``"none"`` runs the batch as one micro-batch; ``"tbo"`` splits it into two
     micro-batches whose TP/EP communication overlaps the other's compute (SGLang two-batch
@@ -249,6 +252,8 @@ def serving_step(
     tp, ep, dp, pp = f(tp), f(ep), f(dp), f(pp)
     d = f(draft_tokens)
     S = np.maximum(f(prompt_len), 1.0)
+    cached = np.clip(f(cached_prefix), 0.0, S - 1.0)
+    S_new = S - cached  # prompt tokens computed per prompt
     ctx = f(context)
     is_moe = m.moe is not None and m.moe_layers > 0
     dense_ops = layer_ops(m, S, moe=False)
@@ -288,9 +293,10 @@ def serving_step(
             dec_fl = B * q * ctx * mla_absorbed_flops_per_key(m) / tp
         else:
             dec_fl = B * q * attention_core_flops(m, ctx) / tp
-        pre_fl = Pb * attention_core_flops(m, causal_context(S)) / tp
+        pre_fl = Pb * attention_core_flops(m, cached + causal_context(S_new)) / tp
         t_att_c = (dec_fl + pre_fl) / (peak16 * cal.attention_efficiency)
-        t_kv = (B * ctx + T) * kv_layer / (bw * eta_m)  # read the cache, write new entries
+        # read the cache (decoding contexts, cached prompt prefixes), write the new entries
+        t_kv = (B * ctx + Pb / S_new * cached + T) * kv_layer / (bw * eta_m)
         _, out["kv_cache"], out["attention_compute"] = _split(t_att_c, t_kv)
         # elementwise traffic (+ quantisation of GEMM inputs at low precision)
         elem = T * ops.act_elems / tp * a16
@@ -384,7 +390,7 @@ def serving_step(
         if moe_ops is not None:
             add(layer(moe_ops, True, B, P, q, Pb), m.moe_layers)
         # LM head for decoding tokens and the last token of each prompt, vocab-parallel, 16-bit
-        head_tokens = B * q + Pb / S
+        head_tokens = B * q + Pb / S_new
         _, w_t, c_t = gemm(
             head_tokens * 2.0 * h * m.vocab / tp, h * m.vocab / tp * a16, 0.0, eta_g16, peak16
         )
