@@ -146,9 +146,10 @@ def simulate(
     ``output_len``: TensorRT-LLM's no-evict scheduler) or ``paged`` (pages on demand: vLLM,
     SGLang); None: reserved for a chosen batch, paged for a given one
     (:func:`podsim.serving.slo.memory_context`). ``prefix_hit``: the fraction of each prompt
-    found in the prefix cache (read, not recomputed; throughputs count every prompt token). ``batch_must_fit``: a given batch that the memory
-    model says does not fit is an error (a plan); False predicts it anyway, with the point's
-    ``fits`` false (a measured run, which did fit: the memory model, not the run, is wrong).
+    found in the prefix cache (read, not recomputed; throughputs count every prompt token).
+    ``batch_must_fit``: a given batch that the memory model says does not fit is an error (a
+    plan); False predicts it anyway, with the point's ``fits`` false (a measured run, which
+    did fit: the memory model, not the run, is wrong).
     ``slo_must_be_met``: latency targets no batch meets are an error (a plan); False returns the
     batch closest to them instead (a measured run met them: the model is too slow there)."""
     check_plan(m, system.chips, s)
