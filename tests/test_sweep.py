@@ -167,11 +167,20 @@ def test_a_serving_sweep_keeps_the_latency_target_and_meets_it(tmp_path):
     assert free["tokens_per_s_per_chip"] >= tight["tokens_per_s_per_chip"]
 
 
+def test_a_prefix_hit_axis_is_one_point_per_value_and_a_cache_never_slows_prefill(tmp_path):
+    spec = parse_sweep({**SERVE, "phase": "prefill", "prefix_hit": [0.0, 0.5]})
+    df = run_sweep(spec, tmp_path / "out", workers=1).results
+    assert sorted(df["prefix_hit"]) == [0.0, 0.5] and (df["status"] == "ok").all()
+    by_hit = df.set_index("prefix_hit")["tokens_per_s_per_chip"]
+    assert by_hit[0.5] >= by_hit[0.0]
+
+
 @pytest.mark.parametrize(
     ("raw", "field"),
     [
         ({**TRAIN, "models": []}, "models"),
         ({**TRAIN, "seq_len": [0]}, "seq_len"),
+        ({**SERVE, "prefix_hit": [1.0]}, "prefix_hit"),
         ({**TRAIN, "input_len": [1024]}, "input_len"),
         ({**TRAIN, "precision": ["int8"]}, "precision"),
         ({**TRAIN, "objective": "kw"}, "objective"),

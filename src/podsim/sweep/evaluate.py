@@ -77,6 +77,7 @@ def _serving(point: Point, model, system) -> list[dict]:
         ttft=v["ttft"],
         phase=str(v["phase"]),
         draft_tokens=int(v["draft_tokens"]),
+        prefix_hit=float(v["prefix_hit"]),
         objective=point.objective,
         top=point.top,
         workers=1,  # the sweep runs points in parallel; no nested process pools

@@ -36,6 +36,7 @@ SERVING_AXES = (
     "ttft",
     "phase",
     "draft_tokens",
+    "prefix_hit",
 )
 # presentation and validation data do not change a prediction
 _NOT_MODEL = ("cli", "report", "validation", "__pycache__")
@@ -115,6 +116,7 @@ def expand(spec: SweepSpec, *, file: str | None = None) -> list[Point]:
             spec.ttft,
             spec.phase,
             spec.draft_tokens,
+            spec.prefix_hit,
         )
     fingerprint = model_fingerprint()
     points: dict[str, Point] = {}  # a value listed twice on an axis is one point

@@ -13,7 +13,8 @@ whole parallel-plan space of that point (:mod:`podsim.planner`). Example::
     top: 3
 
 Serving sweeps vary ``input_len``, ``output_len``, ``precision``, ``kv_precision``, ``tpot`` /
-``ttft`` targets (``null`` for none), ``phase`` and ``draft_tokens``. Every list is an axis;
+``ttft`` targets (``null`` for none), ``phase``, ``draft_tokens`` and ``prefix_hit`` (the
+fraction of each prompt in the prefix cache). Every list is an axis;
 a scalar is a one-value axis. Model and system files named with a relative path are looked up
 beside the spec file first.
 """
@@ -49,6 +50,7 @@ def axis(item):
 # whole numbers only: YAML's true/false are not counts
 Count = Annotated[int, Field(ge=1, strict=True)]
 Count0 = Annotated[int, Field(ge=0, strict=True)]
+Fraction = Annotated[float, Field(ge=0.0, lt=1.0)]
 Time = quantity("time")
 
 # what the jobs and the planner accept (one definition each)
@@ -57,10 +59,10 @@ SERVE_PRECISIONS = get_args(ServePrecision)
 COMMON_FIELDS = ("kind", "models", "systems", "precision", "top", "objective")
 TRAINING_FIELDS = ("seq_len", "global_batch")
 SERVING_FIELDS = ("input_len", "output_len", "kv_precision", "tpot", "ttft", "phase")
-SERVING_FIELDS += ("draft_tokens",)
+SERVING_FIELDS += ("draft_tokens", "prefix_hit")
 # axes that must have values (null is a value only for targets, kv_precision, global_batch)
 REQUIRED_VALUES = ("models", "systems", "precision", "seq_len", "input_len", "output_len")
-REQUIRED_VALUES += ("phase", "draft_tokens")
+REQUIRED_VALUES += ("phase", "draft_tokens", "prefix_hit")
 _BUILTIN_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 
 
@@ -85,6 +87,7 @@ class SweepSpec(BaseModel):
     ttft: axis(Time | None) = [None]
     phase: axis(Literal[SERVE_PHASES]) = ["end_to_end"]
     draft_tokens: axis(Count0) = [0]
+    prefix_hit: axis(Fraction) = [0.0]
     _source: str | None = PrivateAttr(default=None)
 
     @property
