@@ -95,14 +95,14 @@ def load_files(paths: list[str | Path]) -> list[tuple[str, ValidationCase | Pods
 def select_cases(
     loaded: list[tuple[str, ValidationCase | PodsimError]], patterns: list[str]
 ) -> list[tuple[str, ValidationCase | PodsimError]]:
-    """The loaded cases whose id matches any of ``patterns`` (a shell-style glob such as
-    ``mlperf-inf-*-GB300*``, or any part of the id); none matching is an error that names them."""
+    """The loaded cases whose id matches any of ``patterns`` anywhere in it (plain text or a
+    shell-style glob such as ``mixtral*server``); none matching is an error that names them."""
     if not patterns:
         return loaded
     chosen = [
         (cid, c)
         for cid, c in loaded
-        if any(fnmatch.fnmatchcase(cid, p) or p in cid for p in patterns)
+        if any(fnmatch.fnmatchcase(cid, f"*{p}*") for p in patterns)
     ]
     if not chosen:
         some = ", ".join(cid for cid, _ in loaded[:3])
