@@ -672,20 +672,32 @@ def test_metric_a_phase_does_not_have_is_skipped_with_the_reason() -> None:
         assert metric in r.reason and "phase" in r.reason and "allowed" in r.reason
 
 
-def test_an_offline_ttft_the_model_cannot_bound_is_skipped_with_the_reason() -> None:
-    """An end-to-end case without latency targets runs at the maximum-throughput batch; where
-    prompts there arrive faster than the group prefills them (a prompt-heavy mix), the queue has
-    no bound and neither has TTFT: the case is skipped saying so, not given an infinite value
-    or a message that the phase has no TTFT."""
-    from podsim.validate.runner import load_files, out_of_sample_files, run_case
+def test_an_offline_ttft_the_model_cannot_bound_is_skipped_with_the_reason(monkeypatch) -> None:
+    """Prompts that arrive faster than the group prefills them (rho >= 1) queue without bound,
+    so TTFT is infinite; a case measured by TTFT at such a point is skipped saying so, not
+    given an infinite value or a message that the phase has no TTFT."""
+    import podsim.serving.predict as sp
+    from podsim.serving.slo import queued_ttft
+    from podsim.validate.runner import BUILTIN_CASES, load_cases, run_case
 
-    c = dict(load_files(out_of_sample_files()))["sglang-ant-h20-dsr1-prefill-tp8-4k"]
-    case = c.model_copy(
-        update={
-            "measured": c.measured.model_copy(update={"metric": "ttft_s"}),
-            "serving": c.serving.model_copy(update={"phase": "end_to_end", "output_len": 1}),
-        }
+    c = ServingConfig(catalog.model("llama3-70b"), _sys("h100"), 4096.0, 16.0, tp=8)
+    # a prompt adds 40 ms to a 100 ms iteration of 64 sequences emitting 1/16 of an answer each
+    B, it = np.array([16.0, 64.0]), np.array([0.1, 0.1])
+    mean, p99 = queued_ttft(c, B, it, it + 0.04)
+    assert np.isfinite(mean[0]) and np.isfinite(p99[0]) and p99[0] >= mean[0] >= 0.14
+    assert np.isinf(mean[1]) and np.isinf(p99[1])  # 4 prompts x 40 ms per 100 ms: rho 1.6
+
+    base = dict(load_cases(BUILTIN_CASES))["cloudmatrix384-dsr1-prefill-4k"]
+    case = base.model_copy(
+        update={"measured": base.measured.model_copy(update={"metric": "ttft_s"})}
     )
+    real = sp.simulate
+
+    def unbounded(*a, **k):
+        cfg, point, choice = real(*a, **k)
+        return cfg, {**point, "ttft_s": float("inf")}, choice
+
+    monkeypatch.setattr(sp, "simulate", unbounded)
     r = run_case(case)
     assert r.status == "skipped" and r.predicted is None
     assert "unbounded" in r.reason and "slo.ttft" in r.reason

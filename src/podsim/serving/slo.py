@@ -397,15 +397,17 @@ def queued_ttft(c: ServingConfig, B, iteration, first) -> tuple[np.ndarray, np.n
     """(mean, p99) TTFT of continuous batching under Poisson arrivals.
 
     Prompts reach an attention group at ``lambda = B x emitted / output`` per iteration (steady
-    state) and each needs a prefill service time ``D`` (one prompt alone); the group spends
-    ``rho = lambda D`` of its time prefilling. A prompt waits for the prefills queued before it:
-    M/D/1 mean wait ``W = rho D / (2 (1 - rho))`` (Pollaczek-Khinchine), with an exponential
-    tail ``P(wait > t) = rho exp(-t rho / W)``, so ``p99 = (W / rho) ln(100 rho)``. TTFT is the
+    state). Each needs a prefill service time ``D``: the time its whole prompt adds to an
+    iteration of the running batch (``first - iteration``) -- a short prompt rides on the
+    batch's weight reads and costs its marginal FLOPs, a long one turns the iteration
+    compute-bound and costs nearly what it costs alone. The group spends ``rho = lambda D`` of
+    its time prefilling; a prompt waits for the prefills queued before it: M/D/1 mean wait
+    ``W = rho D / (2 (1 - rho))`` (Pollaczek-Khinchine), with an exponential tail
+    ``P(wait > t) = rho exp(-t rho / W)``, so ``p99 = (W / rho) ln(100 rho)``. TTFT is the
     iteration that carries the prompt plus the wait; latency targets are checked at p99, as
     MLPerf's server and interactive scenarios do.
     """
-    L = c.computed_prompt_len
-    D = _step(c, prefill_tokens=L / c.dp, prefill_busiest=L).time
+    D = np.maximum(first - iteration, 0.0)
     lam = B * c.emitted_per_seq / c.output_len / iteration  # prompts per second per group
     rho = lam * D
     with np.errstate(divide="ignore", invalid="ignore"):
