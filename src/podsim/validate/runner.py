@@ -100,9 +100,7 @@ def select_cases(
     if not patterns:
         return loaded
     chosen = [
-        (cid, c)
-        for cid, c in loaded
-        if any(fnmatch.fnmatchcase(cid, f"*{p}*") for p in patterns)
+        (cid, c) for cid, c in loaded if any(fnmatch.fnmatchcase(cid, f"*{p}*") for p in patterns)
     ]
     if not chosen:
         some = ", ".join(cid for cid, _ in loaded[:3])
