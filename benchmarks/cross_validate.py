@@ -9,7 +9,7 @@ estimates the error on cases it was not tuned on, the way the held-back cases me
    defaults) and refitted on the other folds with the documented fitting procedures --
    ``benchmarks/fit_calibration.py`` (per-family GEMM efficiencies, grouped-GEMM ratios,
    host_kernel_s over ``--host-grid``) and ``podsim.serving.fit`` (step overheads, serving GEMM
-   efficiencies, the grouped-GEMM ratio);
+   efficiencies, the expert overhead);
 3. the fold's cases are predicted with that calibration.
 
 One leak remains: compute.yaml's defaults (used by families without cases of their own, e.g. for

@@ -516,13 +516,15 @@ def test_fp4_mla_models_keep_attention_projections_at_fp8() -> None:
 
 
 def test_serving_grouped_ratio_and_tile_fill() -> None:
-    """Expert GEMMs use the serving calibration's grouped ratio (not the training one), and fewer
-    tokens per expert fill the GEMM tiles less (grouped_m0): the expert GEMM compute time per
-    token copy falls as the batch grows, and equals the constant-efficiency time with m0 = 0."""
+    """Expert GEMMs use the serving calibration's expert overhead (not the training ratio), and
+    fewer tokens per expert fill the GEMM tiles less (grouped_m0): the expert GEMM compute time
+    per token copy falls as the batch grows, and equals the constant-efficiency time with m0 =
+    0."""
     from podsim.serving.calibration import overridden, serving_calibration
 
     scal = serving_calibration("hopper")
-    assert scal.grouped_gemm_ratio is not None and 0 < scal.grouped_gemm_ratio <= 1
+    assert scal.expert_overhead_ffn is not None and scal.expert_overhead_ffn > 0
+    assert 0 < scal.expert_ratio(2048) < 1
     assert scal.grouped_m0 > 0
     m = catalog.model("deepseek-v3")
     sys_ = _sys("h100", 32)
@@ -538,6 +540,30 @@ def test_serving_grouped_ratio_and_tile_fill() -> None:
     flat_small, flat_big = per_token(512.0, grouped_m0=0.0), per_token(16384.0, grouped_m0=0.0)
     assert flat_small < small and flat_big < big
     assert flat_small == pytest.approx(flat_big, rel=0.05)
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.floats(64, 32768), st.floats(64, 32768), st.floats(0, 4000))
+def test_larger_experts_lose_less_to_the_moe_work_around_them(f1, f2, f0) -> None:
+    """The MoE work per token copy besides the expert GEMMs scales with the hidden size, the
+    GEMMs with hidden x expert size: an expert's efficiency ratio f / (f + f0) is in (0, 1],
+    never falls as experts grow, and is 1 without that work."""
+    from podsim.serving.calibration import overridden, serving_calibration
+
+    with overridden("hopper", expert_overhead_ffn=f0):
+        scal = serving_calibration("hopper")
+        lo, hi = sorted((f1, f2))
+        assert 0 < scal.expert_ratio(lo) <= scal.expert_ratio(hi) <= 1
+    with overridden("hopper", expert_overhead_ffn=0.0):
+        assert serving_calibration("hopper").expert_ratio(768) == 1.0
+
+
+def test_one_grouped_ratio_for_every_expert_size_is_rejected_with_the_reason() -> None:
+    from podsim.serving.calibration import overridden, serving_calibration
+
+    with overridden("hopper", grouped_gemm_ratio=0.7), pytest.raises(SpecError) as err:
+        serving_calibration("hopper")
+    assert "expert_overhead_ffn" in str(err.value) and "grouped_gemm_ratio" in str(err.value)
 
 
 def test_prefill_dispatch_is_deduplicated_per_remote_node() -> None:

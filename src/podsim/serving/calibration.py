@@ -15,11 +15,17 @@
   Per-family serving efficiencies (``gemm_efficiency*`` keys, read before 2026-11-29) are
   rejected with that reason: fitted on the two to eight cases a family has, they predicted
   held-out cases worse than the pooled ratio (``benchmarks/cross_validate.py``).
-* ``grouped_gemm_ratio`` (optional, ``default`` or per family): expert (grouped) GEMMs'
-  efficiency relative to the dense GEMMs in serving; absent, the compute calibration's training
-  ratio. ``grouped_m0``: the rows (tokens) at which partly filled GEMM tiles halve it (default:
-  the compute calibration's measured ``gemm_m0``)
-  (efficiency x m / (m + m0)).
+* ``expert_overhead_ffn`` (optional, ``default`` or per family): the MoE layer's work besides
+  its expert GEMMs (routing, top-k, sorting, scaling and gathering the token copies), per routed
+  token copy, as an equivalent number of expert intermediate columns ``f0``: an expert of
+  intermediate size ``f`` runs at ``f / (f + f0)`` of the dense GEMMs' efficiency. The work per
+  copy scales with the hidden size while an expert's GEMM FLOPs scale with ``hidden x f``, so
+  fine-grained experts (Qwen3-30B-A3B: f = 768) lose far more than coarse ones (Mixtral: f =
+  14,336). Absent, the compute calibration's training ratio, whatever the expert size.
+  ``grouped_m0``: the rows (tokens) at which partly filled GEMM tiles halve it (default: the
+  compute calibration's measured ``gemm_m0``) (efficiency x m / (m + m0)).
+  ``grouped_gemm_ratio`` (one ratio for every expert size, read before 2026-11-29) is rejected
+  with that reason.
 
 Kernel-level costs other than these come from :mod:`podsim.cost.compute` unchanged.
 """
@@ -44,12 +50,20 @@ class ServingCalibration:
     step_overhead_s: float
     fitted: bool
     source: str
-    # expert GEMMs: efficiency relative to the dense GEMMs at a large M per expert (None: the
-    # compute calibration's grouped_gemm_ratio), and the tokens per expert at which it halves
-    grouped_gemm_ratio: float | None = None
+    # MoE work per routed token copy besides the expert GEMMs, in expert intermediate columns
+    # (None: the compute calibration's grouped_gemm_ratio for every expert size), and the tokens
+    # per expert at which partly filled tiles halve the expert GEMMs' efficiency
+    expert_overhead_ffn: float | None = None
     grouped_m0: float = 0.0
     # forward (inference) GEMMs' efficiency over the compute calibration's (training-fitted)
     forward_gemm_ratio: float = 1.0
+
+    def expert_ratio(self, expert_ffn: float) -> float | None:
+        """Expert GEMMs' efficiency relative to the dense GEMMs for experts of intermediate size
+        ``expert_ffn`` (None: no serving value, use the compute calibration's ratio)."""
+        if self.expert_overhead_ffn is None:
+            return None
+        return float(expert_ffn) / (float(expert_ffn) + self.expert_overhead_ffn)
 
     def forward_efficiency(self, training: float) -> float:
         """The serving GEMM efficiency for a compute-calibration (training-fitted) efficiency
@@ -110,11 +124,24 @@ def serving_calibration(family: str) -> ServingCalibration:
                 value=_value(fam[key]),
                 allowed="forward_gemm_ratio in default",
             )
-    ratio = None
-    if "grouped_gemm_ratio" in fam or "grouped_gemm_ratio" in default:
-        ratio = _value(fam.get("grouped_gemm_ratio", default.get("grouped_gemm_ratio")))
+    for where in (fam, default):
+        if "grouped_gemm_ratio" in where:
+            raise SpecError(
+                "one grouped-GEMM ratio for every expert size is not read: the MoE work per "
+                "token copy is expert_overhead_ffn (an expert of size f runs at f / (f + f0))",
+                file="calibration/serving.yaml",
+                field=f"{family if where is fam else 'default'}.grouped_gemm_ratio",
+                value=_value(where["grouped_gemm_ratio"]),
+                allowed="expert_overhead_ffn",
+            )
+    f0 = None
+    if "expert_overhead_ffn" in fam or "expert_overhead_ffn" in default:
+        f0 = _value(fam.get("expert_overhead_ffn", default.get("expert_overhead_ffn")))
         checked(
-            ratio, 0.0 < ratio <= 1.0, "grouped GEMM ratio must be in (0, 1]", "grouped_gemm_ratio"
+            f0,
+            0.0 <= f0 <= 1.0e5,
+            "expert overhead must be in [0, 1e5] columns",
+            "expert_overhead_ffn",
         )
     fwd = _value(fam.get("forward_gemm_ratio", default.get("forward_gemm_ratio", 1.0)))
     checked(fwd, 0.0 < fwd <= 3.0, "forward GEMM ratio must be in (0, 3]", "forward_gemm_ratio")
@@ -127,4 +154,4 @@ def serving_calibration(family: str) -> ServingCalibration:
     )
     checked(m0, 0.0 <= m0 < 1.0e5, "grouped_m0 must be in [0, 1e5) tokens", "grouped_m0")
     src = raw.get("source", "") if isinstance(raw, dict) else ""
-    return ServingCalibration(family, v, bool(fam.get("fitted", False)), str(src), ratio, m0, fwd)
+    return ServingCalibration(family, v, bool(fam.get("fitted", False)), str(src), f0, m0, fwd)

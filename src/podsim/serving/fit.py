@@ -16,15 +16,17 @@ Two kinds of parameter, each identified by the cases in which it dominates the p
   efficiencies (2026-11-29): with two to eight compute-bound cases per family those followed
   their own cases, and predicted cases held out of the fit worse (5-fold held-out serving
   median 17.2% per family, 14.9% pooled; ``benchmarks/cross_validate.py``).
-* ``grouped_gemm_ratio`` (one value for all families, ``default``): the same criterion over
-  every mixture-of-experts case that is not small-batch -- the expert GEMMs' efficiency relative
-  to the dense GEMMs. (``grouped_m0``, the per-expert token count at which tile filling halves
-  it, is a measured figure, not fitted.)
+* ``expert_overhead_ffn`` (one value for all families, ``default``): the same criterion over
+  every mixture-of-experts case that is not small-batch -- the MoE work per routed token copy
+  besides the expert GEMMs, in expert intermediate columns ``f0`` (an expert of size ``f`` runs
+  at ``f / (f + f0)`` of the dense GEMMs' efficiency, :mod:`podsim.serving.calibration`).
+  (``grouped_m0``, the per-expert token count at which tile filling halves it, is a measured
+  figure, not fitted.)
 
 The loss, and how it compares with the median used before on cases held out of the fit, is
 documented in :mod:`podsim.validate.fit_loss`.
 
-They are fitted in turn (overheads, forward ratio, grouped ratio; twice); never per case, and
+They are fitted in turn (overheads, forward ratio, expert overhead; twice); never per case, and
 the forward ratio only from at least ``MIN_FORWARD_CASES`` cases. Families without small-batch
 cases keep the documented default step overhead.
 ``python -m podsim.serving.fit CASES.yaml`` prints the table; the values go into
@@ -50,7 +52,7 @@ SMALL_BATCH = 32
 TIGHT_TPOT_S = 0.020
 GRID_S = np.round(np.arange(0.0, 2.0e-2 + 1e-9, 2.5e-4), 6)
 GRID_FORWARD = np.round(np.arange(0.80, 1.601, 0.01), 2)
-GRID_RATIO = np.round(np.arange(0.30, 1.001, 0.05), 2)
+GRID_F0 = np.arange(0.0, 4000.1, 25.0)
 ROUNDS = 2
 # the forward GEMM ratio is fitted only where at least this many compute-bound cases identify it
 # (with two, the loss is flat over a wide range of values)
@@ -67,7 +69,7 @@ def small_batch(c: ValidationCase) -> bool:
 
 
 def moe_throughput(c: ValidationCase) -> bool:
-    """A mixture-of-experts case at a throughput batch (identifies the grouped-GEMM ratio)."""
+    """A mixture-of-experts case at a throughput batch (identifies the expert overhead)."""
     return c.serving is not None and c.model.moe is not None and not small_batch(c)
 
 
@@ -127,7 +129,7 @@ def fit(path: str) -> dict[str, dict]:
 def fit_cases(cases: list[ValidationCase], criterion: str = "tukey") -> dict[str, dict]:
     """{family: {key: {value, cases, rms_log_error, median_abs_error}}} for every family with
     cases (key: ``step_overhead_s``; family ``default``: the pooled ``forward_gemm_ratio`` and
-    ``grouped_gemm_ratio``). Cases of another kind are ignored."""
+    ``expert_overhead_ffn``). Cases of another kind are ignored."""
     cases = [c for c in cases if c.kind == "serving" and c.serving is not None]
 
     def family(c: ValidationCase) -> str:
@@ -172,8 +174,8 @@ def fit_cases(cases: list[ValidationCase], criterion: str = "tukey") -> dict[str
                 current[fam]["step_overhead_s"] = r[0]
         # forward GEMMs over the training fit's, pooled over every family's compute-bound cases
         pooled("forward_gemm_ratio", bound, GRID_FORWARD, MIN_FORWARD_CASES)
-        # the expert GEMM kernels' loss against dense GEMMs, pooled over the MoE cases
-        pooled("grouped_gemm_ratio", moe_cases, GRID_RATIO, 1)
+        # the MoE work per token copy besides the expert GEMMs, pooled over the MoE cases
+        pooled("expert_overhead_ffn", moe_cases, GRID_F0, 1)
     return dict(table)
 
 
@@ -183,6 +185,8 @@ if __name__ == "__main__":  # pragma: no cover
             v = (
                 f"{row['value'] * 1e3:6.2f} ms"
                 if key == "step_overhead_s"
+                else f"{row['value']:.0f}"
+                if key == "expert_overhead_ffn"
                 else f"{row['value']:.2f}"
             )
             print(

@@ -233,7 +233,7 @@ def serving_step(
     eta_m = cal.memory_efficiency
     eta_g = gemm_efficiency(cal, precision, scal)
     eta_g16 = gemm_efficiency(cal, "bf16", scal)
-    ratio = scal.grouped_gemm_ratio
+    ratio = scal.expert_ratio(m.moe.expert_ffn) if m.moe is not None else None
     if ratio is None:
         ratio = float(getattr(cal, "grouped_gemm_ratio", 1.0))
     eta_grouped = eta_g * ratio
