@@ -75,3 +75,13 @@ def memory_table(title: str, memory_bytes: dict[str, float]) -> Table:
 def cached_note(prefix_hit: float) -> str:
     """ " (50% cached)" after a prompt length when part of each prompt is in the prefix cache."""
     return f" ({100 * prefix_hit:.0f}% cached)" if prefix_hit else ""
+
+
+def ms_text(seconds: float | None) -> str:
+    """A latency in milliseconds for a table: "-" when undefined, "unbounded" when infinite (a
+    queue without limit)."""
+    if seconds is None or seconds != seconds:
+        return "-"
+    if math.isinf(seconds):
+        return "unbounded"
+    return f"{seconds * 1e3:,.2f} ms"

@@ -7,7 +7,15 @@ from pydantic import ValidationError
 
 from podsim import catalog
 from podsim.cli.latency_options import TPOT_HELP, TTFT_HELP, latency_target
-from podsim.cli.output import breakdown_table, cached_note, console, emit_json, memory_table, table
+from podsim.cli.output import (
+    breakdown_table,
+    cached_note,
+    console,
+    emit_json,
+    memory_table,
+    ms_text,
+    table,
+)
 from podsim.cli.validated import validation_line, validation_record
 from podsim.hardware.resolve import resolve_system_arg
 from podsim.serving.step import DEFAULT_ACCEPTANCE
@@ -215,11 +223,13 @@ def serve(
         f"{phase}, {input_len} in{cached_note(prefix_hit)} / {output_len} out, {precision} (KV {kv_precision or 'bf16'})"
         + (f", {draft_tokens} draft tokens" if draft_tokens else "")
     )
-    ms = lambda x: "-" if x != x else f"{x * 1e3:,.2f} ms"  # noqa: E731
     rows = [
         ["batch per attention group", f"{out['batch']}" + (" (chosen)" if batch is None else "")],
-        ["TTFT (mean / p99 under load)", f"{ms(out['ttft_s'])} / {ms(out['ttft_p99_s'])}"],
-        ["TPOT", ms(out["tpot_s"])],
+        [
+            "TTFT (mean / p99 under load)",
+            f"{ms_text(out['ttft_s'])} / {ms_text(out['ttft_p99_s'])}",
+        ],
+        ["TPOT", ms_text(out["tpot_s"])],
         ["prefill tokens/s per chip", f"{out['prefill_tokens_per_s_per_chip']:,.1f}"],
         ["decode tokens/s per chip", f"{out['decode_tokens_per_s_per_chip']:,.1f}"],
         ["tokens/s per chip (in+out)", f"{out['tokens_per_s_per_chip']:,.1f}"],

@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 from rich.progress import Progress
 
-from podsim.cli.output import breakdown_table, console, emit_json, memory_table, table
+from podsim.cli.output import breakdown_table, console, emit_json, memory_table, ms_text, table
 from podsim.errors import SpecError
 from podsim.units import format_quantity
 from podsim.validate.runner import (
@@ -192,13 +192,12 @@ def _print_explanation(r: CaseResult, x: dict) -> None:
             )
         )
         return
-    ms = lambda v: "-" if v is None or v != v else f"{v * 1e3:,.2f} ms"  # noqa: E731
     limit = x.get("max_batch_in_memory")
     console.print(
         f"batch {x['batch']:,.0f} per attention group ({'chosen' if x['batch_chosen'] else 'given'}"
         + (f"; {limit:,} fit in memory" if limit is not None else "")
-        + f") | iteration {ms(x['iteration_s'])} | TPOT {ms(x['tpot_s'])} | TTFT "
-        f"{ms(x['ttft_s'])} (p99 {ms(x['ttft_p99_s'])}) | KV held per sequence "
+        + f") | iteration {ms_text(x['iteration_s'])} | TPOT {ms_text(x['tpot_s'])} | TTFT "
+        f"{ms_text(x['ttft_s'])} (p99 {ms_text(x['ttft_p99_s'])}) | KV held per sequence "
         f"{x['kv_tokens_per_sequence']:,.0f} tokens ({x['kv_allocation']}) | {fit}"
     )
     console.print(
