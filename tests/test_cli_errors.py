@@ -102,11 +102,14 @@ def test_ctrl_c_is_one_line_and_exit_code_130(tmp_path):
     import sys
     import time
 
+    # a user's shell delivers Ctrl-C to a process that handles it; a test runner started in the
+    # background (a non-interactive shell's '&') passes SIGINT on ignored, so restore it
     proc = subprocess.Popen(
         [sys.executable, "-m", "podsim.cli.main", "report", "--out", str(tmp_path / "r")],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     time.sleep(2.5)
     proc.send_signal(signal.SIGINT)
