@@ -10,8 +10,8 @@ from typing import Any
 
 from podsim.report import fmt
 from podsim.report.section import Note, ReportContext, Section, Table, Text
+from podsim.report.validation import short_label
 from podsim.report.workloads import per_kw, power_per_chip
-from podsim.validate.accuracy import short_label
 
 INPUT_LEN = 4096
 OUTPUT_LEN = 1024

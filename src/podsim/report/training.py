@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from podsim.report import fmt
 from podsim.report.section import Note, ReportContext, Section, Table, Text
+from podsim.report.validation import short_label
 from podsim.report.workloads import (
     TRAIN_SYSTEMS,
     TRAIN_WORKLOADS,
@@ -15,7 +16,6 @@ from podsim.report.workloads import (
     power_per_chip,
     training_runs,
 )
-from podsim.validate.accuracy import short_label
 
 BREAKDOWN_LABELS = {
     "compute_forward": "forward",

@@ -20,6 +20,20 @@ def summary_lines(summary: dict) -> list[str]:
     return out
 
 
+def short_label(kind: str, family: str) -> str:
+    """A table cell: the median |error| over all validated runs of the kind on the family (the
+    unseen runs' when there are any), or "not validated"."""
+    from podsim.validate.accuracy import accuracy_for
+
+    acc = accuracy_for(kind, family)
+    if acc is None:
+        return "not validated"
+    key = "out_of_sample" if "out_of_sample" in acc else "public"
+    s = acc[key]
+    seen = "unseen" if key == "out_of_sample" else "fitted-on"
+    return f"{100 * s['median_abs_error']:.0f}% ({s['runs']} {seen} runs)"
+
+
 def _plot(results, ctx: ReportContext):
     from podsim.report import plots
 

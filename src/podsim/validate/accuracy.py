@@ -94,18 +94,6 @@ def accuracy_for(kind: str, family: str) -> dict | None:
     return load_accuracy().get(f"{kind} {family}")
 
 
-def short_label(kind: str, family: str) -> str:
-    """A table cell: the median |error| over all validated runs of the kind on the family (the
-    unseen runs' when there are any), or "not validated"."""
-    acc = accuracy_for(kind, family)
-    if acc is None:
-        return "not validated"
-    key = "out_of_sample" if "out_of_sample" in acc else "public"
-    s = acc[key]
-    seen = "unseen" if key == "out_of_sample" else "fitted-on"
-    return f"{100 * s['median_abs_error']:.0f}% ({s['runs']} {seen} runs)"
-
-
 def write_accuracy(path: Path = ACCURACY_FILE) -> dict:
     data = compute_accuracy()
     path.write_text(_HEADER + yaml.safe_dump(data, sort_keys=False))
