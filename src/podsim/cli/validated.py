@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from podsim.validate.accuracy import accuracy_for
+from podsim.validate.accuracy import SETS, accuracy_for
 
 
 def _part(label: str, s: dict) -> str:
@@ -25,11 +25,8 @@ def validation_line(kind: str, family: str) -> str:
             f"[yellow]not validated: no published {kind} run on {family} chips has been "
             "checked, so this prediction rests on the model and catalog alone[/]"
         )
-    parts = [
-        _part(label, acc[key])
-        for key, label in (("public", "fitted-on runs"), ("out_of_sample", "unseen runs"))
-        if key in acc
-    ]
+    labels = dict(zip(SETS, ("fitted-on runs", "unseen runs"), strict=True))
+    parts = [_part(labels[key], acc[key]) for key in SETS if key in acc]
     if "out_of_sample" not in acc:
         parts.append("no unseen runs")
     chips = ", ".join(acc["chips"])

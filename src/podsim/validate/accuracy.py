@@ -29,7 +29,7 @@ from podsim.validate.runner import (
 )
 
 ACCURACY_FILE = BUILTIN_CASES.parent / "accuracy.yaml"
-SETS = ("public", "out_of_sample")
+SETS = ("public", "out_of_sample")  # fitted on, never fitted on
 _HEADER = (
     "# Validated accuracy per workload kind and chip family: |predicted / measured - 1| over the\n"
     "# public cases (the calibration was fitted on them) and the out-of-sample cases (never\n"
@@ -73,11 +73,8 @@ def summarise_by_family(results: dict[str, list[CaseResult]]) -> dict:
 
 def compute_accuracy() -> dict:
     """The summary from the built-in cases and the current model."""
-    results = {
-        "public": run_files([BUILTIN_CASES]),
-        "out_of_sample": run_files(out_of_sample_files()),
-    }
-    return summarise_by_family(results)
+    files = {"public": [BUILTIN_CASES], "out_of_sample": out_of_sample_files()}
+    return summarise_by_family({name: run_files(files[name]) for name in SETS})
 
 
 @cache
