@@ -63,6 +63,17 @@ def test_groups_count_each_evaluated_run_once_per_set_and_order_the_statistics()
         assert 0 <= st["median_abs_error"] <= st["p90_abs_error"] <= st["max_abs_error"]
     assert hopper["public"]["max_abs_error"] == 0.3
     assert "out_of_sample" not in out["serving blackwell"]
+    # each chip of the family has its own record, so a chip the model misses is not hidden
+    assert set(hopper["by_chip"]) == {"h100-sxm", "h20", "h200"}
+    assert hopper["by_chip"]["h20"] == {"out_of_sample": _stats_of([0.02])}
+    assert hopper["by_chip"]["h100-sxm"]["public"]["runs"] == 1
+    assert hopper["by_chip"]["h200"]["public"]["median_error"] == -0.3  # signed: below measured
+
+
+def _stats_of(errors: list[float]) -> dict:
+    from podsim.validate.accuracy import _stats
+
+    return _stats(errors)
 
 
 def test_train_and_serve_show_the_record_or_say_the_prediction_is_not_validated() -> None:

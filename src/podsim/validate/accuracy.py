@@ -43,9 +43,11 @@ def _family(chip_id: str) -> str:
 
 
 def _stats(errors: list[float]) -> dict:
-    e = np.abs(np.asarray(errors, dtype=float))
+    signed = np.asarray(errors, dtype=float)
+    e = np.abs(signed)
     return {
         "runs": int(e.size),
+        "median_error": round(float(np.median(signed)), 3),  # > 0: the model is above measured
         "median_abs_error": round(float(np.median(e)), 3),
         "p90_abs_error": round(float(np.quantile(e, 0.9)), 3),
         "max_abs_error": round(float(np.max(e)), 3),
@@ -53,8 +55,11 @@ def _stats(errors: list[float]) -> dict:
 
 
 def summarise_by_family(results: dict[str, list[CaseResult]]) -> dict:
-    """``{"<kind> <family>": {"chips": {chip: runs}, "public": stats, "out_of_sample": stats}}``
-    from evaluated results per set (a set without runs in a group is absent from it)."""
+    """``{"<kind> <family>": {"chips": {chip: runs}, "public": stats, "out_of_sample": stats,
+    "by_chip": {chip: {"public": stats, "out_of_sample": stats}}}}`` from evaluated results per
+    set (a set without runs in a group or chip is absent from it). A family's record can hide a
+    chip of its own that the model misses (the H20, a compute-capped Hopper), so each chip's
+    runs are summarised as well."""
     groups: dict[str, dict] = {}
     for name, rs in results.items():
         per: dict[str, list[CaseResult]] = {}
@@ -62,12 +67,21 @@ def summarise_by_family(results: dict[str, list[CaseResult]]) -> dict:
             if r.error is not None and r.chip is not None:
                 per.setdefault(f"{r.kind} {_family(r.chip)}", []).append(r)
         for key, members in per.items():
-            g = groups.setdefault(key, {"chips": {}})
+            g = groups.setdefault(key, {"chips": {}, "by_chip": {}})
+            errors: dict[str, list[float]] = {}
             for r in members:
                 g["chips"][r.chip] = g["chips"].get(r.chip, 0) + 1
+                errors.setdefault(r.chip, []).append(r.error)
             g[name] = _stats([r.error for r in members])
+            for chip, errs in errors.items():
+                g["by_chip"].setdefault(chip, {})[name] = _stats(errs)
     for g in groups.values():
         g["chips"] = dict(sorted(g["chips"].items()))
+        by_chip = {
+            c: {k: g["by_chip"][c][k] for k in SETS if k in g["by_chip"][c]} for c in g["chips"]
+        }
+        del g["by_chip"]
+        g["by_chip"] = by_chip  # last: the family's figures read first in the file
     return dict(sorted(groups.items()))
 
 
@@ -89,6 +103,16 @@ def accuracy_for(kind: str, family: str) -> dict | None:
     """The validation record of ``kind`` work ("training" / "serving") on ``family`` chips, or
     None when no published run of that kind on that family has been checked."""
     return load_accuracy().get(f"{kind} {family}")
+
+
+def chip_accuracy(kind: str, family: str, chip: str) -> dict | None:
+    """The validation record of ``kind`` work on one chip of ``family`` (``{"public": stats,
+    "out_of_sample": stats}``, either absent without runs), or None when no published run of
+    that kind on that chip has been checked."""
+    acc = accuracy_for(kind, family)
+    if acc is None:
+        return None
+    return acc.get("by_chip", {}).get(chip)
 
 
 def write_accuracy(path: Path = ACCURACY_FILE) -> dict:
