@@ -12,6 +12,7 @@ from podsim.cli.main import app
 from podsim.validate.accuracy import (
     SETS,
     accuracy_for,
+    chip_accuracy,
     compute_accuracy,
     load_accuracy,
     summarise_by_family,
@@ -122,3 +123,20 @@ def test_train_and_serve_show_the_record_or_say_the_prediction_is_not_validated(
     assert res.exit_code == 0, res.output
     v = json.loads(res.output)["validation"]
     assert v["chip_family"] == "hopper" and v["accuracy"]["public"]["runs"] >= 1
+
+
+def test_the_report_cell_names_the_chip_when_it_has_runs_and_the_family_otherwise() -> None:
+    from podsim.report.validation import short_label
+
+    # H20 serving: its own unseen runs, not the Hopper family's much better median
+    own = chip_accuracy("serving", "hopper", "h20")
+    assert own is not None and "public" not in own
+    cell = short_label("serving", "hopper", "h20")
+    assert (
+        cell.endswith("on h20)")
+        and f"{100 * own['out_of_sample']['median_abs_error']:.0f}%" in cell
+    )
+    # a Hopper chip without runs of its own falls back to the family
+    assert chip_accuracy("serving", "hopper", "h800") is None
+    assert short_label("serving", "hopper", "h800").endswith("hopper family)")
+    assert short_label("training", "ascend-950", "ascend-950dt") == "not validated"

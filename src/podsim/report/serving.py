@@ -46,6 +46,7 @@ class ServeRow:
     watts: float | None = None
     power_basis: str = ""
     chip_family: str = ""
+    chip: str = ""
 
 
 def _candidates(m, domain: int, phase: str, moe_chips: int):
@@ -107,7 +108,7 @@ def serving_rows(ctx: ReportContext) -> list[ServeRow]:
             r = ServeRow(mid, mlabel, sid, slabel, prec)
             sysm = resolve_system_arg(sid)
             r.watts, r.power_basis = power_per_chip(sysm)
-            r.chip_family = sysm.chip.family
+            r.chip_family, r.chip = sysm.chip.family, sysm.chip.id
             for tpot in TPOTS:
                 pt, plan, err = _best(m, sid, prec, "decode", tpot, moe_chips)
                 r.decode[tpot] = pt
@@ -199,7 +200,7 @@ def build(ctx: ReportContext) -> Section:
                 _cell(r.prefill, "prefill_tokens_per_s_per_chip", r.prefill_plan),
                 _kw(r, _tps(d50, "decode_tokens_per_s_per_chip")),
                 _kw(r, _tps(r.prefill, "prefill_tokens_per_s_per_chip")),
-                short_label("serving", r.chip_family),
+                short_label("serving", r.chip_family, r.chip),
             ]
         )
     sec = Section("serving", "Serving")
@@ -226,12 +227,12 @@ def build(ctx: ReportContext) -> Section:
                 "prefill tok/s/chip",
                 "decode tok/s per kW (50 ms)",
                 "prefill tok/s per kW",
-                "model's median |error| on this chip family",
+                "model's median |error| on this chip",
             ],
             table_rows,
             caption="Serving throughput per chip (deployment, batch) and per kW of IT power; the "
-            "last column: how far the model has been from published serving runs on that chip "
-            "family (`podsim validate`)",
+            "last column: how far the model has been from published serving runs on that chip (on "
+            "its family where the chip has none; `podsim validate`)",
             left=(0, 1, 2, 8),
         ),
         _plot(rows, ctx),

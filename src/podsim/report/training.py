@@ -77,7 +77,7 @@ def results_table(runs: list[TrainRun]) -> Table:
                 kw_cell(kw, basis),
                 fmt.q(m["memory_bytes"]["total"], "bytes"),
                 "yes" if m["fits"] else "NO",
-                short_label("training", r.system.chip.family),
+                short_label("training", r.system.chip.family, r.system.chip.id),
             ]
         )
     return Table(
@@ -93,11 +93,11 @@ def results_table(runs: list[TrainRun]) -> Table:
             "tokens/s per kW",
             "memory/chip",
             "fits",
-            "model's median |error| on this chip family",
+            "model's median |error| on this chip",
         ],
         rows,
         caption="Training step on each system (best plan); the last column: how far the model "
-        "has been from published training runs on that chip family (`podsim validate`)",
+        "has been from published training runs on that chip (on its family where the chip has none; `podsim validate`)",
         left=(0, 1, 3, 4, 10, 11),
     )
 

@@ -20,18 +20,21 @@ def summary_lines(summary: dict) -> list[str]:
     return out
 
 
-def short_label(kind: str, family: str) -> str:
-    """A table cell: the median |error| over all validated runs of the kind on the family (the
-    unseen runs' when there are any), or "not validated"."""
-    from podsim.validate.accuracy import accuracy_for
+def short_label(kind: str, family: str, chip: str | None = None) -> str:
+    """A table cell: the median |error| over the validated runs of the kind on ``chip`` itself
+    when it has any, else on its family (the unseen runs' when there are any), or "not
+    validated"."""
+    from podsim.validate.accuracy import accuracy_for, chip_accuracy
 
     acc = accuracy_for(kind, family)
     if acc is None:
         return "not validated"
-    key = "out_of_sample" if "out_of_sample" in acc else "public"
-    s = acc[key]
+    own = chip_accuracy(kind, family, chip) if chip else None
+    rec, where = (own, f"on {chip}") if own else (acc, f"{family} family")
+    key = "out_of_sample" if "out_of_sample" in rec else "public"
+    s = rec[key]
     seen = "unseen" if key == "out_of_sample" else "fitted-on"
-    return f"{100 * s['median_abs_error']:.0f}% ({s['runs']} {seen} runs)"
+    return f"{100 * s['median_abs_error']:.0f}% ({s['runs']} {seen} runs {where})"
 
 
 def _plot(results, ctx: ReportContext):
