@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import ConfigDict, Field, model_validator
 
+from podsim.spec.base import Spec
 from podsim.spec.figure import quantity
 from podsim.spec.jobs import ServingSpec, TrainingSpec
 from podsim.spec.model import ModelSpec
@@ -20,7 +21,7 @@ SERVING_METRICS = (
 )
 
 
-class CaseSystem(BaseModel):
+class CaseSystem(Spec):
     model_config = ConfigDict(extra="forbid", frozen=True)
     chip: str
     chips: int = Field(ge=1)
@@ -29,20 +30,20 @@ class CaseSystem(BaseModel):
     scale_out_bandwidth: quantity("bandwidth") | None = None
 
 
-class Measured(BaseModel):
+class Measured(Spec):
     model_config = ConfigDict(extra="forbid", frozen=True)
     metric: str
     value: float = Field(gt=0)
 
 
-class Reported(BaseModel):
+class Reported(Spec):
     model_config = ConfigDict(extra="allow", frozen=True)
     metric: str | None = None
     value: float | None = None
     conversion: str | None = None
 
 
-class ValidationCase(BaseModel):
+class ValidationCase(Spec):
     model_config = ConfigDict(extra="forbid", frozen=True)
     id: str
     source: str

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import ConfigDict, Field, field_validator
 
+from podsim.spec.base import Spec
 from podsim.spec.figure import Figure, figure
 
 Precision = Literal["fp32", "bf16", "fp16", "fp8", "int8", "fp4"]
@@ -21,7 +22,7 @@ BYTES_PER_ELEMENT: dict[str, float] = {
 }
 
 
-class ChipSpec(BaseModel):
+class ChipSpec(Spec):
     """One accelerator package as it is sold (a dual-die 910C or B200 is one chip)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)

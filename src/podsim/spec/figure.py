@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
@@ -55,6 +56,8 @@ def _to_figure(raw: Any, dim: Dimension, nonnegative: bool = True) -> Any:
             f"{exc.message} (got {raw['value']!r})"
             + (f"; allowed: {exc.allowed}" if exc.allowed else "")
         ) from None
+    if not math.isfinite(si):
+        raise ValueError(f"must be a finite number (got {raw['value']!r})")
     if nonnegative and si < 0:
         raise ValueError(f"must not be negative (got {raw['value']!r})")
     out = dict(raw)
@@ -87,6 +90,8 @@ def quantity(dim: Dimension, *, positive: bool = True):
                 f"{exc.message} (got {raw!r})"
                 + (f"; allowed: {exc.allowed}" if exc.allowed else "")
             ) from None
+        if not math.isfinite(si):
+            raise ValueError(f"must be a finite number (got {raw!r})")
         if positive and si <= 0:
             raise ValueError(f"must be positive (got {raw!r})")
         if not positive and si < 0:

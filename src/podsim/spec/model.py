@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import ConfigDict, Field, model_validator
+
+from podsim.spec.base import Spec
 
 
-class MoESpec(BaseModel):
+class MoESpec(Spec):
     model_config = ConfigDict(extra="forbid", frozen=True)
     experts: int = Field(ge=1, description="routed experts per MoE layer")
     top_k: int = Field(ge=1)
@@ -25,7 +27,7 @@ class MoESpec(BaseModel):
         return self
 
 
-class MLASpec(BaseModel):
+class MLASpec(Spec):
     model_config = ConfigDict(extra="forbid", frozen=True)
     q_lora_rank: int = Field(ge=0, description="0 = no low-rank query projection")
     kv_lora_rank: int = Field(ge=1)
@@ -34,7 +36,7 @@ class MLASpec(BaseModel):
     v_head_dim: int = Field(ge=1)
 
 
-class ModelSpec(BaseModel):
+class ModelSpec(Spec):
     """A decoder-only transformer: dense or MoE, MHA/GQA or MLA, optional MTP modules."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -53,8 +55,10 @@ class ModelSpec(BaseModel):
     mtp_layers: int = Field(default=0, ge=0)
     # catalog-only metadata (optional in validation cases)
     source: str | None = None
-    published_params: float | None = Field(default=None, description="published total parameters")
-    published_active_params: float | None = None
+    published_params: float | None = Field(
+        default=None, gt=0, description="published total parameters"
+    )
+    published_active_params: float | None = Field(default=None, gt=0)
 
     @model_validator(mode="after")
     def _check(self) -> ModelSpec:

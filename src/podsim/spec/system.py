@@ -4,15 +4,16 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import ConfigDict, Field, model_validator
 
+from podsim.spec.base import Spec
 from podsim.spec.figure import figure
 
 TopologyKind = Literal["switched", "full_mesh", "nd_full_mesh", "torus"]
 TOPOLOGY_KINDS = "switched, full_mesh, nd_full_mesh, torus"
 
 
-class LevelSpec(BaseModel):
+class LevelSpec(Spec):
     """One level of the network hierarchy.
 
     ``size`` is the number of chips in one group at this level (cumulative: a 72-chip NVLink
@@ -42,7 +43,7 @@ class LevelSpec(BaseModel):
     )
 
 
-class PhysicalSpec(BaseModel):
+class PhysicalSpec(Spec):
     """Per-chip ratios of the physical plant, so that totals scale with the chip count."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -68,7 +69,7 @@ class PhysicalSpec(BaseModel):
     reported_cost: figure("money", positive=True) | None = None
 
 
-class SystemSpec(BaseModel):
+class SystemSpec(Spec):
     model_config = ConfigDict(extra="forbid", frozen=True)
     id: str = Field(pattern=r"^[a-z0-9][a-z0-9.\-]*$")
     name: str
