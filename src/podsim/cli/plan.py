@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import typer
+from pydantic import ValidationError
 
 from podsim import catalog
 from podsim.cli.latency_options import TPOT_HELP, TTFT_HELP, latency_target
@@ -10,6 +11,8 @@ from podsim.cli.output import breakdown_table, cached_note, console, emit_json, 
 from podsim.cli.validated import validation_line, validation_record
 from podsim.errors import SpecError
 from podsim.hardware.resolve import resolve_system_arg
+from podsim.spec.errors import spec_error
+from podsim.spec.jobs import ServingSearchSpec, TrainingSearchSpec
 from podsim.units import format_quantity
 
 plan_app = typer.Typer(
@@ -30,6 +33,27 @@ def _int_list(text: str | None, field: str) -> list[int]:
             field=field,
             value=text,
             allowed="e.g. 1024,2048,4096",
+        ) from None
+
+
+def _search_spec(cls: type, what: str, **fields):
+    """The search request, validated (field, value and allowed range named on a mistake)."""
+    try:
+        return cls(**fields)
+    except ValidationError as exc:
+        raise spec_error(exc, what=what) from None
+
+
+def _write_plot(fn, *args, path: str, **kwargs) -> None:
+    """Write a plot; a path that cannot be written is a one-line error naming it."""
+    try:
+        fn(*args, path, **kwargs)
+    except OSError as exc:
+        raise SpecError(
+            f"cannot write the plot: {exc.strerror or exc}",
+            field="plot",
+            value=path,
+            allowed="a PNG path in an existing, writable folder",
         ) from None
 
 
@@ -64,9 +88,17 @@ def plan_train(
         raise SpecError(
             "unknown framework", field="export", value=export, allowed=", ".join(FRAMEWORKS_TRAIN)
         )
+    req = _search_spec(
+        TrainingSearchSpec,
+        "training search",
+        seq_len=seq_len,
+        global_batch=global_batch,
+        top=top,
+        tp_cap=tp_cap,
+    )
     m = catalog.model(model)
     sysm = resolve_system_arg(system, chips)
-    gb = global_batch or default_global_batch(seq_len)
+    gb = default_global_batch(seq_len) if req.global_batch is None else req.global_batch
     zs = tuple(_int_list(zero_stages, "zero_stages"))
     if not zs or any(z not in (0, 1, 2, 3) for z in zs):
         raise SpecError(
@@ -112,7 +144,12 @@ def plan_train(
         if plot:
             from podsim.planner.plot import plot_training_pareto
 
-            plot_training_pareto(pareto, plot, title=f"{m.name} on {sysm.id} ({precision})")
+            _write_plot(
+                plot_training_pareto,
+                pareto,
+                path=plot,
+                title=f"{m.name} on {sysm.id} ({precision})",
+            )
             out["plot"] = plot
     elif plot:
         raise SpecError("--plot needs --pareto-chips", field="plot", value=plot)
@@ -229,6 +266,18 @@ def plan_serve(
             "unknown framework", field="export", value=export, allowed=", ".join(FRAMEWORKS_SERVE)
         )
     t_tpot, t_ttft = latency_target(tpot, "tpot"), latency_target(ttft, "ttft")
+    _search_spec(
+        ServingSearchSpec,
+        "serving search",
+        input_len=input_len,
+        output_len=output_len,
+        draft_tokens=draft_tokens,
+        top=top,
+        tp_cap=tp_cap,
+        slo=(
+            {"tpot": t_tpot, "ttft": t_ttft} if (t_tpot is not None or t_ttft is not None) else None
+        ),
+    )
     m = catalog.model(model)
     sysm = resolve_system_arg(system, chips)
     res = search_serving(
@@ -272,7 +321,12 @@ def plan_serve(
     if plot:
         from podsim.planner.plot import plot_serving_pareto
 
-        plot_serving_pareto(res.points, plot, title=f"{m.name} on {sysm.id} ({precision})")
+        _write_plot(
+            plot_serving_pareto,
+            res.points,
+            path=plot,
+            title=f"{m.name} on {sysm.id} ({precision})",
+        )
         out["plot"] = plot
     pts = out.pop("points", None) or {}
     front = [

@@ -17,6 +17,7 @@ from podsim.cli.output import (
     table,
 )
 from podsim.cli.validated import validation_line, validation_record
+from podsim.errors import SpecError
 from podsim.hardware.resolve import resolve_system_arg
 from podsim.serving.step import DEFAULT_ACCEPTANCE
 from podsim.spec.errors import spec_error
@@ -112,6 +113,13 @@ def serve(
     sysm = resolve_system_arg(system, chips)
     n = sysm.chips
     t_tpot, t_ttft = latency_target(tpot, "tpot"), latency_target(ttft, "ttft")
+    if acceptance is not None and not draft_tokens:
+        raise SpecError(
+            "an acceptance rate needs speculative decoding",
+            field="acceptance",
+            value=acceptance,
+            allowed="--acceptance with --draft-tokens N (N >= 1)",
+        )
     try:
         spec = ServingSpec(
             precision=precision,
@@ -124,7 +132,11 @@ def serve(
             ep=ep,
             dp=dp,
             pp=pp,
-            slo=({"tpot": t_tpot, "ttft": t_ttft} if (t_tpot or t_ttft) else None),
+            slo=(
+                {"tpot": t_tpot, "ttft": t_ttft}
+                if (t_tpot is not None or t_ttft is not None)
+                else None
+            ),
             speculative=(
                 {"draft_tokens": draft_tokens, "acceptance_rate": acceptance}
                 if draft_tokens

@@ -83,6 +83,8 @@ def train(
     }
     if as_json:
         emit_json(out)
+        if out.get("warning"):  # the same exit code as without --json
+            raise PlanError(out["warning"], field="plan")
         return
     console.print(
         f"[bold]{m.name}[/] on [bold]{sysm.name}[/] ({n:,} chips), "

@@ -31,8 +31,10 @@ def training_spec(
     try:
         return TrainingSpec(
             precision=precision,
-            seq_len=seq_len or DEFAULT_SEQ_LEN,
-            global_batch=global_batch or max(chips // (tp * pp * cp), 1),
+            seq_len=DEFAULT_SEQ_LEN if seq_len is None else seq_len,
+            global_batch=(
+                max(chips // max(tp * pp * cp, 1), 1) if global_batch is None else global_batch
+            ),
             micro_batch=micro_batch,
             tp=tp,
             pp=pp,
