@@ -10,11 +10,12 @@ from pydantic import ValidationError
 
 from podsim import catalog
 from podsim.cli.output import console, emit_json, table
-from podsim.errors import SpecError
+from podsim.errors import PodsimError, SpecError
 from podsim.facility.sizing import facility_rows
 from podsim.hardware.resolve import resolve_many
 from podsim.reliability.checkpoint import MODES
 from podsim.reliability.params import load_params
+from podsim.spec.checks import MAX_DAYS, finite_number
 from podsim.spec.errors import spec_error
 from podsim.spec.jobs import TrainingSpec
 from podsim.units import format_quantity
@@ -64,8 +65,21 @@ def facility(
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """Plant, power, cost and energy per token of each SYSTEM."""
-    if days <= 0:
-        raise SpecError("days must be positive", field="days", value=days)
+    finite_number(days, "days", "the length of the run in days", most=MAX_DAYS)
+    finite_number(price, "price", "electricity price in USD per kWh", zero_ok=True)
+    finite_number(
+        lifetime_years, "lifetime-years", "hardware amortisation in years", most=MAX_DAYS / 365.25
+    )
+    finite_number(tokens_per_s, "tokens-per-s", "training tokens/s of the whole system")
+    finite_number(served_tokens_per_s, "served-tokens-per-s", "serving tokens/s")
+    finite_number(target_tokens, "target-tokens", "tokens to train")
+    if target_tokens is not None and model is None and tokens_per_s is None:
+        raise SpecError(
+            "sizing for a target needs a workload",
+            field="target-tokens",
+            value=target_tokens,
+            allowed="--target-tokens with --model (and a plan) or --tokens-per-s",
+        )
     if checkpoint not in MODES:
         raise SpecError(
             "unknown checkpoint mode",
@@ -118,6 +132,7 @@ def facility(
         r["label"] = label
     if as_json:
         emit_json(rows)
+        _raise_if_failed(rows)
         return
     labels = [r["label"] for r in rows]
 
@@ -217,6 +232,18 @@ def facility(
                 f"{r['label']}: unknown inputs {', '.join(r['missing'])}"
                 + (" (power shown is a lower bound)" if r["power_is_lower_bound"] else "")
             )
+    _raise_if_failed(rows)
+
+
+def _raise_if_failed(rows: list[dict]) -> None:
+    """A system that could not be evaluated makes the command fail (exit code 2), after the
+    others are shown."""
+    failed = [r for r in rows if "error" in r]
+    if failed:
+        raise PodsimError(
+            f"{len(failed)} of {len(rows)} systems could not be evaluated; "
+            f"{failed[0]['label']}: {failed[0]['error']}"
+        )
 
 
 def register(app: typer.Typer) -> None:

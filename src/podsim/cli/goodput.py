@@ -14,6 +14,7 @@ from podsim.hardware.resolve import resolve_system_arg
 from podsim.reliability.checkpoint import MODES
 from podsim.reliability.goodput import goodput_for_job
 from podsim.reliability.params import HOURS_PER_YEAR, load_params, rate_set_names
+from podsim.spec.checks import MAX_DAYS, finite_number
 from podsim.units import format_quantity
 
 
@@ -48,8 +49,7 @@ def goodput(
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """Failures, checkpoints and goodput of training MODEL on SYSTEM for DAYS."""
-    if days <= 0:
-        raise SpecError("days must be positive", field="days", value=days)
+    finite_number(days, "days", "the length of the run in days", most=MAX_DAYS)
     if rate_set not in rate_set_names():
         raise SpecError(
             "unknown failure-rate set",
