@@ -2,6 +2,13 @@
 
 from __future__ import annotations
 
+import re
+
+
+def _mentions(text: str, value: str) -> bool:
+    """Whether ``text`` already shows ``value`` as a whole token ('10 million' does not show 0)."""
+    return re.search(rf"(?<![\w.]){re.escape(value)}(?![\w.])", text) is not None
+
 
 class PodsimError(Exception):
     """Base of every error podsim reports to a user (CLI exit code 2, one line, no traceback)."""
@@ -30,7 +37,7 @@ class PodsimError(Exception):
             parts.append(f"field '{self.field}'")
         head = ": ".join(parts)
         body = self.message
-        if self.value is not None and repr(self.value) not in body:
+        if self.value is not None and not _mentions(body, repr(self.value)):
             body += f" (got {self.value!r})"
         if self.allowed:
             body += f"; allowed: {self.allowed}"

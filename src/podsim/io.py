@@ -68,8 +68,18 @@ def read_mapping_file(path: str | Path, *, what: str = "file") -> Any:
         raise SpecError(f"{what} is a directory, expected a YAML or JSON file", file=str(p))
     try:
         text = p.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise SpecError(f"cannot read {what}: {exc.__class__.__name__}", file=str(p)) from None
+    except UnicodeDecodeError as exc:
+        line = exc.object[: exc.start].count(b"\n") + 1
+        raise SpecError(
+            f"cannot read {what}: not UTF-8 text (byte 0x{exc.object[exc.start]:02x} at line"
+            f" {line})",
+            file=str(p),
+            allowed="a UTF-8 encoded YAML or JSON file",
+        ) from None
+    except OSError as exc:
+        raise SpecError(
+            f"cannot read {what}: {exc.strerror or exc.__class__.__name__}", file=str(p)
+        ) from None
     try:
         if p.suffix == ".json":
             return json.loads(text, object_pairs_hook=_json_object_without_duplicates)
