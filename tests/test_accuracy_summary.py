@@ -96,13 +96,20 @@ def test_train_and_serve_show_the_record_or_say_the_prediction_is_not_validated(
     )
     assert res.exit_code == 0, res.output
     assert "validated on published training runs on hopper chips" in res.output
+    assert "On h100-sxm itself: fitted-on runs median" in " ".join(res.output.split())
     res = runner.invoke(
         app,
         ["train", "--model", "llama3-8b", "--system", "atlas-950-superpod:8", "--json"],
     )
     assert res.exit_code == 0, res.output
     v = json.loads(res.output)["validation"]
-    assert v == {"kind": "training", "chip_family": "ascend-950", "accuracy": None}
+    assert v == {
+        "kind": "training",
+        "chip_family": "ascend-950",
+        "accuracy": None,
+        "chip": "ascend-950dt",
+        "chip_accuracy": None,
+    }
     res = runner.invoke(app, ["train", "--model", "llama3-8b", "--system", "atlas-950-superpod:8"])
     assert "not validated" in res.output
     res = runner.invoke(
@@ -140,3 +147,15 @@ def test_the_report_cell_names_the_chip_when_it_has_runs_and_the_family_otherwis
     assert chip_accuracy("serving", "hopper", "h800") is None
     assert short_label("serving", "hopper", "h800").endswith("hopper family)")
     assert short_label("training", "ascend-950", "ascend-950dt") == "not validated"
+
+
+def test_the_line_names_a_chip_the_family_record_would_hide_or_says_it_has_no_runs() -> None:
+    from podsim.cli.validated import validation_line
+
+    h20 = validation_line("serving", "hopper", "h20")
+    own = chip_accuracy("serving", "hopper", "h20")["out_of_sample"]
+    assert f"On h20 itself: unseen runs median {100 * own['median_abs_error']:.0f}%" in h20
+    assert "(model below measured)" in h20.split("On h20 itself")[1]  # the H20 runs: too slow
+    assert validation_line("serving", "hopper", "h800").endswith("None on h800 itself")
+    # a family of one chip says it once
+    assert "itself" not in validation_line("serving", "blackwell-ultra", "gb300")

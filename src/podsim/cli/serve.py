@@ -150,7 +150,7 @@ def serve(
         "system": sysm.id,
         "chips": n,
         "plan": spec.model_dump(mode="json"),
-        "validation": validation_record("serving", sysm.chip.family),
+        "validation": validation_record("serving", sysm.chip.family, sysm.chip.id),
     }
     if disaggregate:
         check_plan(m, n, spec)
@@ -206,7 +206,7 @@ def serve(
             ["tokens/s system (in+out)", f"{tps_sys:,.0f}"],
         ]
         console.print(table(None, ["", "value"], rows))
-        console.print(validation_line("serving", sysm.chip.family))
+        console.print(validation_line("serving", sysm.chip.family, sysm.chip.id))
         return
     c, point, choice = simulate(
         m,
@@ -265,7 +265,7 @@ def serve(
         v = out.get(key)
         rows.append([label, f"{v:,.1f}" if v is not None else "unknown"])
     console.print(table(None, ["", "value"], rows))
-    console.print(validation_line("serving", sysm.chip.family))
+    console.print(validation_line("serving", sysm.chip.family, sysm.chip.id))
     console.print(
         breakdown_table("time per iteration", out["breakdown_s"], out["iteration_s"], ms=True)
     )

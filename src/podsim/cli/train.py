@@ -79,7 +79,7 @@ def train(
         "plan": spec.model_dump(),
         "ep_overlap": ep_overlap,
         **out,
-        "validation": validation_record("training", sysm.chip.family),
+        "validation": validation_record("training", sysm.chip.family, sysm.chip.id),
     }
     if as_json:
         emit_json(out)
@@ -96,7 +96,7 @@ def train(
         f"{out['tokens_per_s_per_chip']:,.1f} | MFU {100 * out['mfu']:.1f}% | "
         f"HFU {100 * out['hfu']:.1f}%"
     )
-    console.print(validation_line("training", sysm.chip.family))
+    console.print(validation_line("training", sysm.chip.family, sysm.chip.id))
     console.print(
         breakdown_table("time per step", out["breakdown_s"], out["step_time_s"], ms=False)
     )

@@ -2,32 +2,50 @@
 
 from __future__ import annotations
 
-from podsim.validate.accuracy import SETS, accuracy_for
+from podsim.validate.accuracy import SETS, accuracy_for, chip_accuracy
+
+_LABELS = dict(zip(SETS, ("fitted-on runs", "unseen runs"), strict=True))
 
 
 def _part(label: str, s: dict) -> str:
+    side = "above" if s["median_error"] > 0 else "below"
     return (
-        f"{label} median {100 * s['median_abs_error']:.0f}%, 90% of runs within "
-        f"{100 * s['p90_abs_error']:.0f}% ({s['runs']} runs)"
+        f"{label} median {100 * s['median_abs_error']:.0f}% (model {side} measured), 90% of runs "
+        f"within {100 * s['p90_abs_error']:.0f}% ({s['runs']} runs)"
     )
 
 
-def validation_record(kind: str, family: str) -> dict:
-    """For ``--json``: the kind/family group of the validation summary (None: not validated)."""
-    return {"kind": kind, "chip_family": family, "accuracy": accuracy_for(kind, family)}
+def validation_record(kind: str, family: str, chip: str | None = None) -> dict:
+    """For ``--json``: the kind/family group of the validation summary (None: not validated),
+    and ``chip``'s own runs within it (None: none of that chip)."""
+    out = {"kind": kind, "chip_family": family, "accuracy": accuracy_for(kind, family)}
+    if chip is not None:
+        out["chip"] = chip
+        out["chip_accuracy"] = chip_accuracy(kind, family, chip)
+    return out
 
 
-def validation_line(kind: str, family: str) -> str:
-    """One line: the model's |error| on published ``kind`` runs on ``family`` chips."""
+def validation_line(kind: str, family: str, chip: str | None = None) -> str:
+    """One line: the model's |error| on published ``kind`` runs on ``family`` chips, then on
+    ``chip`` itself (a family's record can hide a chip of its own that the model misses)."""
     acc = accuracy_for(kind, family)
     if acc is None:
         return (
             f"[yellow]not validated: no published {kind} run on {family} chips has been "
             "checked, so this prediction rests on the model and catalog alone[/]"
         )
-    labels = dict(zip(SETS, ("fitted-on runs", "unseen runs"), strict=True))
-    parts = [_part(labels[key], acc[key]) for key in SETS if key in acc]
+    parts = [_part(_LABELS[key], acc[key]) for key in SETS if key in acc]
     if "out_of_sample" not in acc:
         parts.append("no unseen runs")
     chips = ", ".join(acc["chips"])
-    return f"validated on published {kind} runs on {family} chips ({chips}): " + "; ".join(parts)
+    line = f"validated on published {kind} runs on {family} chips ({chips}): " + "; ".join(parts)
+    if chip is None or len(acc["chips"]) == 1 and chip in acc["chips"]:
+        return line
+    own = chip_accuracy(kind, family, chip)
+    if own is None:
+        return line + f". None on {chip} itself"
+    return (
+        line
+        + f". On {chip} itself: "
+        + "; ".join(_part(_LABELS[key], own[key]) for key in SETS if key in own)
+    )
