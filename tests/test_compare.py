@@ -65,9 +65,16 @@ def test_bad_refs(bad: str) -> None:
 def test_resolve_scales() -> None:
     assert resolve(f"{BASE}:16").chips == 16
     assert resolve(BASE, 32).chips == 32
-    assert resolve(f"{BASE}:16", 32).chips == 16  # explicit :N wins over --chips
+    assert resolve(f"{BASE}:16", 16).chips == 16  # the same count twice agrees
+    # one system with two different counts: an error naming both, never one silently dropped
+    with pytest.raises(SpecError, match=r"two chip counts: .*:16 and --chips 32") as exc:
+        resolve(f"{BASE}:16", 32)
+    assert exc.value.field == "chips"
     labels = [lb for lb, _ in resolve_many([BASE, f"{BASE}:64"], None)]
     assert labels == [BASE, f"{BASE}:64"]
+    # several systems: --chips sizes those without :N, an explicit :N keeps its own
+    sized = [s.chips for _, s in resolve_many([BASE, f"{BASE}:64"], 32)]
+    assert sized == [32, 64]
     with pytest.raises(CatalogError, match="no-such-system"):
         resolve("no-such-system:8")
 

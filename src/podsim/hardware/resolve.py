@@ -2,7 +2,8 @@
 
 ``gb200-nvl72-cluster:9216`` is that system scaled to 9,216 chips; ``atlas-950-superpod:1024``
 shrinks a SuperPoD to 1,024 cards. The count may be written with thousands separators
-(``9,216`` or ``9_216``). A reference without ``:N`` takes ``chips`` (e.g. ``--chips``) if given.
+(``9,216`` or ``9_216``). A reference without ``:N`` takes ``chips`` (e.g. ``--chips``) if given;
+for one system, both with different counts is an error.
 """
 
 from __future__ import annotations
@@ -58,11 +59,23 @@ def parse_system_ref(text: str) -> SystemRef:
     return SystemRef(raw)
 
 
+def _count(ref: SystemRef, chips: int | None) -> int | None:
+    """The chip count of a reference and a separate ``chips`` (``--chips``): either one, or
+    both when they agree; two different counts are an error, never one silently dropped."""
+    if ref.chips is not None and chips is not None and chips != ref.chips:
+        raise SpecError(
+            f"two chip counts: {ref.label} and --chips {chips}",
+            field="chips",
+            value=chips,
+            allowed=f"one of them, or the same count ({ref.chips}) in both",
+        )
+    return ref.chips if ref.chips is not None else chips
+
+
 def resolve(text: str, chips: int | None = None) -> System:
-    """The System a reference names; an explicit ``:N`` wins over ``chips``."""
+    """The System a reference names, at ``:N`` or ``chips`` chips (both: they must agree)."""
     ref = parse_system_ref(text)
-    n = ref.chips if ref.chips is not None else chips
-    return resolve_system(ref.name, n)
+    return resolve_system(ref.name, _count(ref, chips))
 
 
 # the name other commands import (podsim train, serve, ...)
@@ -70,11 +83,12 @@ resolve_system_arg = resolve
 
 
 def resolve_many(texts: list[str], chips: int | None = None) -> list[tuple[str, System]]:
-    """(label, System) for each reference, labels as the user wrote them (``id`` or ``id:N``)."""
+    """(label, System) for each reference, labels as the user wrote them (``id`` or ``id:N``);
+    ``chips`` sizes the references without ``:N`` (``compare a:72 b --chips 384``)."""
     out: list[tuple[str, System]] = []
     for t in texts:
         ref = parse_system_ref(t)
-        n = ref.chips if ref.chips is not None else chips
+        n = ref.chips if ref.chips is not None else chips  # --chips: the default for the rest
         label = ref.label if ref.chips is not None else (f"{ref.name}:{n}" if n else ref.name)
         out.append((label, resolve_system(ref.name, n)))
     return out
