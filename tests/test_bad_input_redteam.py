@@ -216,3 +216,16 @@ def test_an_error_states_a_value_the_message_only_seems_to_contain() -> None:
     msg = str(SpecError("from the mean to 10 million tokens", field="max_output_len", value=0))
     assert "(got 0)" in msg
     assert "(got" not in str(SpecError("got -5 here", field="x", value=-5))
+
+
+def test_a_spec_file_without_a_spec_extension_is_named_as_such(tmp_path: Path) -> None:
+    from podsim import catalog
+    from podsim.errors import CatalogError
+
+    p = tmp_path / "mysystem"
+    p.write_text("id: x\n")
+    for kind, load in (("system", catalog.system), ("model", catalog.model)):
+        with pytest.raises(CatalogError) as exc:
+            load(str(p))
+        msg = str(exc.value)
+        assert "is a file" in msg and f"{kind} file named *.yaml" in msg, msg

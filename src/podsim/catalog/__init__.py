@@ -106,6 +106,12 @@ def model_ids() -> list[str]:
 
 
 def _unknown(kind: str, name: str, known: list[str]) -> CatalogError:
+    if Path(name).is_file():  # a spec file whose name does not say it is one
+        return CatalogError(
+            f"'{name}' is a file, but {kind} files are read by their extension",
+            field=kind,
+            allowed=f"a {kind} file named *.yaml, *.yml or *.json, or a catalog id",
+        )
     return CatalogError(f"unknown {kind} id '{name}'", field=kind, allowed=", ".join(known))
 
 
