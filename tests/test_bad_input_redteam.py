@@ -118,9 +118,10 @@ HUGE = "100000000000000000000"
         ((*PLAN_SERVE, "--top", "0"), ("'top'", "got 0")),
         ((*PLAN_SERVE, "--draft-tokens", "-1"), ("'draft_tokens'", "got -1")),
         ((*PLAN_SERVE, "--tp-cap", "-1"), ("'tp_cap'", "got -1")),
-        # an infinite latency target ('1e400' is inf) was taken as no target
-        ((*SERVE, "--tpot", "1e400"), ("'slo.tpot'", "finite")),
-        ((*PLAN_SERVE, "--tpot", "1e400"), ("'slo.tpot'", "finite")),
+        # an infinite latency target ('1e400' is inf) was taken as no target; the option is
+        # named as typed ('tpot': units.parse_quantity rejects the non-finite number)
+        ((*SERVE, "--tpot", "1e400"), ("field 'tpot'", "finite")),
+        ((*PLAN_SERVE, "--tpot", "1e400"), ("field 'tpot'", "finite")),
         # --acceptance without --draft-tokens was ignored
         ((*SERVE, "--acceptance", "0.5"), ("'acceptance'", "0.5", "--draft-tokens")),
         ((*SERVE, "--draft-tokens", "1000"), ("'speculative.draft_tokens'", "1000")),

@@ -7,6 +7,7 @@ bytes, bytes/s, FLOP/s, FLOP, seconds, watts, square metres, metres, US dollars.
 
 from __future__ import annotations
 
+import math
 import re
 from typing import Literal
 
@@ -142,8 +143,18 @@ def allowed_units(dim: Dimension) -> str:
 def parse_quantity(value: object, dim: Dimension, *, field: str | None = None) -> float:
     """Parse ``value`` (a string with unit, or a plain number already in SI) into an SI float.
 
-    Raises UnitError naming the field, the value and the allowed spellings.
+    Raises UnitError naming the field, the value and the allowed spellings; NaN and infinity
+    (``float('nan')``, ``'1e400 s'``, a number that overflows its unit) are never quantities.
     """
+    si = _parse(value, dim, field)
+    if not math.isfinite(si):
+        raise UnitError(
+            "must be a finite number", field=field, value=value, allowed=allowed_units(dim)
+        )
+    return si
+
+
+def _parse(value: object, dim: Dimension, field: str | None) -> float:
     if isinstance(value, bool):
         raise UnitError(
             f"expected a {dim} quantity, not a boolean",
@@ -152,7 +163,10 @@ def parse_quantity(value: object, dim: Dimension, *, field: str | None = None) -
             allowed=allowed_units(dim),
         )
     if isinstance(value, int | float):
-        return float(value)
+        try:
+            return float(value)
+        except OverflowError:  # an int beyond float range
+            return math.inf
     if not isinstance(value, str):
         raise UnitError(
             f"expected a {dim} quantity", field=field, value=value, allowed=allowed_units(dim)
