@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import typer
-from pydantic import ValidationError
 
 from podsim import catalog
 from podsim.cli.latency_options import TPOT_HELP, TTFT_HELP, latency_target
@@ -11,8 +10,6 @@ from podsim.cli.output import breakdown_table, cached_note, console, emit_json, 
 from podsim.cli.validated import validation_line, validation_record
 from podsim.errors import SpecError
 from podsim.hardware.resolve import resolve_system_arg
-from podsim.spec.errors import spec_error
-from podsim.spec.jobs import ServingSearchSpec, TrainingSearchSpec
 from podsim.units import format_quantity
 
 plan_app = typer.Typer(
@@ -34,14 +31,6 @@ def _int_list(text: str | None, field: str) -> list[int]:
             value=text,
             allowed="e.g. 1024,2048,4096",
         ) from None
-
-
-def _search_spec(cls: type, what: str, **fields):
-    """The search request, validated (field, value and allowed range named on a mistake)."""
-    try:
-        return cls(**fields)
-    except ValidationError as exc:
-        raise spec_error(exc, what=what) from None
 
 
 def _write_plot(fn, *args, path: str, **kwargs) -> None:
@@ -81,24 +70,13 @@ def plan_train(
 ) -> None:
     """Search every TP/PP/vpp/CP/EP/DP, ZeRO, recompute and micro-batch for MODEL on SYSTEM."""
     from podsim.planner.export import FRAMEWORKS_TRAIN, as_command, megatron_args, mindspeed_args
-    from podsim.planner.search import default_global_batch, search_training
+    from podsim.planner.search import check_request, default_global_batch, search_training
     from podsim.planner.space import SpaceOptions
 
     if export is not None and export not in FRAMEWORKS_TRAIN:
         raise SpecError(
             "unknown framework", field="export", value=export, allowed=", ".join(FRAMEWORKS_TRAIN)
         )
-    req = _search_spec(
-        TrainingSearchSpec,
-        "training search",
-        seq_len=seq_len,
-        global_batch=global_batch,
-        top=top,
-        tp_cap=tp_cap,
-    )
-    m = catalog.model(model)
-    sysm = resolve_system_arg(system, chips)
-    gb = default_global_batch(seq_len) if req.global_batch is None else req.global_batch
     zs = tuple(_int_list(zero_stages, "zero_stages"))
     if not zs or any(z not in (0, 1, 2, 3) for z in zs):
         raise SpecError(
@@ -107,7 +85,18 @@ def plan_train(
             value=zero_stages,
             allowed="e.g. 0,1",
         )
-    opts = SpaceOptions(uneven_pp=uneven_pp, tp_cap=tp_cap, zero=zs)
+    # the planner's own check of its arguments, before the model and system are loaded
+    req, opts = check_request(
+        seq_len=seq_len,
+        global_batch=global_batch,
+        precision=precision,
+        objective=objective,
+        top=top,
+        options=SpaceOptions(uneven_pp=uneven_pp, tp_cap=tp_cap, zero=zs),
+    )
+    m = catalog.model(model)
+    sysm = resolve_system_arg(system, chips)
+    gb = default_global_batch(req.seq_len) if req.global_batch is None else req.global_batch
     res = search_training(
         m,
         sysm,
@@ -259,30 +248,14 @@ def plan_serve(
 ) -> None:
     """Search TP, EP, attention DP, PP and batch (and disaggregated pools) for MODEL on SYSTEM."""
     from podsim.planner.export import FRAMEWORKS_SERVE, as_command, sglang_args, vllm_args
-    from podsim.planner.serve import search_serving
+    from podsim.planner.serve import check_request, search_serving
 
     if export is not None and export not in FRAMEWORKS_SERVE:
         raise SpecError(
             "unknown framework", field="export", value=export, allowed=", ".join(FRAMEWORKS_SERVE)
         )
     t_tpot, t_ttft = latency_target(tpot, "tpot"), latency_target(ttft, "ttft")
-    _search_spec(
-        ServingSearchSpec,
-        "serving search",
-        input_len=input_len,
-        output_len=output_len,
-        draft_tokens=draft_tokens,
-        top=top,
-        tp_cap=tp_cap,
-        slo=(
-            {"tpot": t_tpot, "ttft": t_ttft} if (t_tpot is not None or t_ttft is not None) else None
-        ),
-    )
-    m = catalog.model(model)
-    sysm = resolve_system_arg(system, chips)
-    res = search_serving(
-        m,
-        sysm,
+    request = dict(
         input_len=input_len,
         output_len=output_len,
         precision=precision,
@@ -298,8 +271,11 @@ def plan_serve(
         objective=objective,
         top=top,
         tp_cap=tp_cap,
-        keep_points=plot is not None or pareto,
     )
+    check_request(**request)  # the planner's own check, before the model and system are loaded
+    m = catalog.model(model)
+    sysm = resolve_system_arg(system, chips)
+    res = search_serving(m, sysm, **request, keep_points=plot is not None or pareto)
     out = res.as_dict()
     flags = notes = None
     if export:

@@ -44,10 +44,20 @@ def training_pareto(
 ) -> list[dict]:
     """Best plan at each chip count; ``on_front`` marks the throughput-vs-chips Pareto front.
 
-    A chip count the system cannot take, or with no valid plan, gets ``error`` instead.
+    A chip count the system cannot take, or with no valid plan, gets ``error`` instead; a bad
+    argument (the same at every chip count) is a SpecError before any search.
     """
-    from podsim.planner.search import search_training
+    from podsim.planner.search import check_request, search_training
 
+    check_request(
+        seq_len=seq_len,
+        global_batch=global_batch,
+        precision=precision,
+        objective=objective,
+        top=1,
+        options=kw.get("options"),
+        moe_imbalance=kw.get("moe_imbalance"),
+    )
     rows: list[dict] = []
     for n in chips_list:
         try:

@@ -20,13 +20,14 @@ Ties are broken by memory headroom (more first), then by the plan's position in 
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
 from podsim.errors import PlanError, SpecError
 from podsim.hardware.system import System
 from podsim.planner.space import PlanSpace, SpaceOptions, training_space
+from podsim.spec.jobs import TrainingSearchSpec
 from podsim.spec.model import ModelSpec
 from podsim.training.plan import RECOMPUTE_NAMES, PlanArrays, check_plans
 from podsim.training.step import DEFAULT_MOE_IMBALANCE, simulate_plans
@@ -175,7 +176,62 @@ DEFAULT_BATCH_TOKENS = 4 * 1024 * 1024
 
 def default_global_batch(seq_len: int) -> int:
     """Sequences per step when none is given: ~4M tokens."""
+    seq_len = TrainingSearchSpec.checked(seq_len=seq_len).seq_len
     return max(round(DEFAULT_BATCH_TOKENS / seq_len), 1)
+
+
+def check_request(
+    *,
+    seq_len: int,
+    global_batch: int | None = None,
+    precision: str = "bf16",
+    objective: str = "throughput",
+    top: int = 10,
+    options: SpaceOptions | None = None,
+    moe_imbalance: float | None = None,
+) -> tuple[TrainingSearchSpec, SpaceOptions]:
+    """The arguments of a training search, validated with the rules ``podsim plan train`` uses
+    (:class:`~podsim.spec.jobs.TrainingSearchSpec`): the request, and the space options with the
+    validated values. SpecError names the field, the value and what is allowed."""
+    if objective not in OBJECTIVES:
+        raise SpecError(
+            "unknown objective", field="objective", value=objective, allowed=", ".join(OBJECTIVES)
+        )
+    o = options if options is not None else SpaceOptions()
+    if not isinstance(o, SpaceOptions):
+        raise SpecError(
+            "expected podsim.planner.space.SpaceOptions",
+            field="options",
+            value=type(o).__name__,
+            allowed="SpaceOptions(...) or None",
+        )
+    req = TrainingSearchSpec.checked(
+        seq_len=seq_len,
+        global_batch=global_batch,
+        precision=precision,
+        top=top,
+        tp_cap=o.tp_cap,
+        pp_cap=o.pp_cap,
+        vpp=o.vpp,
+        cp=o.cp,
+        zero=o.zero,
+        recompute=o.recompute,
+        micro_batch_cap=o.micro_batch_cap,
+        moe_imbalance=moe_imbalance,
+    )
+    o = replace(
+        o,
+        tp_cap=req.tp_cap,
+        pp_cap=req.pp_cap,
+        vpp=req.vpp,
+        cp=req.cp,
+        zero=req.zero,
+        recompute=req.recompute,
+        micro_batch_cap=req.micro_batch_cap,
+        uneven_pp=bool(o.uneven_pp),
+        sequence_parallel=bool(o.sequence_parallel),
+    )
+    return req, o
 
 
 def _objective(name: str, res, cph: float | None) -> np.ndarray:
@@ -254,7 +310,7 @@ def search_training(
     model: ModelSpec,
     system: System,
     *,
-    global_batch: int,
+    global_batch: int | None = None,
     seq_len: int,
     precision: str = "bf16",
     objective: str = "throughput",
@@ -264,13 +320,21 @@ def search_training(
     moe_imbalance: float = DEFAULT_MOE_IMBALANCE,
     overlap: bool = True,
 ) -> TrainingSearch:
-    """The ``top`` best plans of ``model`` on all chips of ``system`` (see module docstring)."""
-    if objective not in OBJECTIVES:
-        raise SpecError(
-            "unknown objective", field="objective", value=objective, allowed=", ".join(OBJECTIVES)
-        )
-    if top < 1:
-        raise SpecError("must be at least 1", field="top", value=top)
+    """The ``top`` best plans of ``model`` on all chips of ``system`` (see module docstring).
+    ``global_batch`` None: ~4M tokens per step. The arguments are checked with the rules of
+    ``podsim plan train`` (:func:`check_request`)."""
+    req, options = check_request(
+        seq_len=seq_len,
+        global_batch=global_batch,
+        precision=precision,
+        objective=objective,
+        top=top,
+        options=options,
+        moe_imbalance=moe_imbalance,
+    )
+    seq_len, top, precision = req.seq_len, req.top, req.precision
+    global_batch = default_global_batch(seq_len) if req.global_batch is None else req.global_batch
+    moe_imbalance = DEFAULT_MOE_IMBALANCE if req.moe_imbalance is None else req.moe_imbalance
     t0 = time.perf_counter()
     cph = cost_per_hour_usd(system) if objective == "cost" else None
     space = training_space(

@@ -45,6 +45,7 @@ from podsim.errors import PlanError, PodsimError, SpecError
 from podsim.hardware.system import System
 from podsim.planner.pareto import pareto_mask
 from podsim.planner.space import divisors
+from podsim.serving.disagg import NETWORKS
 from podsim.serving.slo import (
     ServingConfig,
     batch_grid,
@@ -58,6 +59,7 @@ from podsim.serving.slo import (
     weights_offloaded,
 )
 from podsim.serving.step import default_acceptance
+from podsim.spec.jobs import ServingSearchSpec
 from podsim.spec.model import ModelSpec
 
 PHASES = ("end_to_end", "decode", "prefill", "disaggregated")
@@ -353,6 +355,79 @@ def _map(job: _Job, todo: list[dict], workers: int | None):
     return [job(p) for p in todo]
 
 
+def check_request(
+    *,
+    input_len: int,
+    output_len: int,
+    precision: str = "bf16",
+    kv_precision: str | None = None,
+    tpot: float | None = None,
+    ttft: float | None = None,
+    phase: str = "end_to_end",
+    draft_tokens: int = 0,
+    acceptance: float | None = None,
+    objective: str = "chip",
+    top: int = 10,
+    tp_cap: int | None = None,
+    pp_cap: int | None = PP_CAP,
+    network: str = "scale_up",
+    workers: int | None = None,
+    output_cv: float = 0.0,
+    max_output_len: float | None = None,
+    kv_allocation: str = "reserved",
+    prefix_hit: float = 0.0,
+) -> ServingSearchSpec:
+    """The arguments of :func:`search_serving`, validated with the rules ``podsim plan serve``
+    uses (:class:`~podsim.spec.jobs.ServingSearchSpec`, and the serving model's own checks of the
+    workload). SpecError names the field, the value and what is allowed."""
+    if phase not in PHASES:
+        raise SpecError("unknown phase", field="phase", value=phase, allowed=", ".join(PHASES))
+    if objective not in OBJECTIVES:
+        raise SpecError(
+            "unknown objective", field="objective", value=objective, allowed=", ".join(OBJECTIVES)
+        )
+    if network not in NETWORKS:
+        raise SpecError(
+            "unknown KV-transfer network",
+            field="network",
+            value=network,
+            allowed=", ".join(NETWORKS),
+        )
+    if workers is not None and (
+        isinstance(workers, bool) or not isinstance(workers, int | np.integer) or workers < 1
+    ):
+        raise SpecError(
+            "must be a whole number of at least 1",
+            field="workers",
+            value=workers,
+            allowed="None (automatic) or 1 or more",
+        )
+    req = ServingSearchSpec.checked(
+        input_len=input_len,
+        output_len=output_len,
+        precision=precision,
+        kv_precision=kv_precision,
+        draft_tokens=draft_tokens,
+        acceptance=acceptance,
+        top=top,
+        tp_cap=tp_cap,
+        pp_cap=pp_cap,
+        slo=None if tpot is None and ttft is None else {"tpot": tpot, "ttft": ttft},
+    )
+    if req.acceptance is not None and req.draft_tokens == 0:
+        raise SpecError(
+            "an acceptance rate needs speculative decoding",
+            field="acceptance",
+            value=req.acceptance,
+            allowed="an acceptance with draft_tokens >= 1",
+        )
+    check_output_cv(output_cv)
+    check_prefix_hit(prefix_hit)
+    check_max_output_len(max_output_len, float(req.output_len))
+    check_kv_allocation(kv_allocation, max_output_len)
+    return req
+
+
 def search_serving(
     m: ModelSpec,
     system: System,
@@ -369,7 +444,7 @@ def search_serving(
     objective: str = "chip",
     top: int = 10,
     tp_cap: int | None = None,
-    pp_cap: int = PP_CAP,
+    pp_cap: int | None = PP_CAP,
     network: str = "scale_up",
     keep_points: bool = False,
     allow_offload: bool = False,
@@ -385,13 +460,36 @@ def search_serving(
     ``max_output_len`` output tokens, default ``output_len``: TensorRT-LLM's no-evict scheduler)
     or ``paged`` (allocated as sequences grow: vLLM, SGLang); see
     :func:`podsim.serving.slo.memory_context`; ``prefix_hit``: the fraction of each prompt
-    found in the prefix cache."""
-    if phase not in PHASES:
-        raise SpecError("unknown phase", field="phase", value=phase, allowed=", ".join(PHASES))
-    if objective not in OBJECTIVES:
-        raise SpecError(
-            "unknown objective", field="objective", value=objective, allowed=", ".join(OBJECTIVES)
-        )
+    found in the prefix cache. The arguments are checked with the rules of ``podsim plan
+    serve`` (:func:`check_request`)."""
+    req = check_request(
+        input_len=input_len,
+        output_len=output_len,
+        precision=precision,
+        kv_precision=kv_precision,
+        tpot=tpot,
+        ttft=ttft,
+        phase=phase,
+        draft_tokens=draft_tokens,
+        acceptance=acceptance,
+        objective=objective,
+        top=top,
+        tp_cap=tp_cap,
+        pp_cap=pp_cap,
+        network=network,
+        workers=workers,
+        output_cv=output_cv,
+        max_output_len=max_output_len,
+        kv_allocation=kv_allocation,
+        prefix_hit=prefix_hit,
+    )
+    input_len, output_len, top = req.input_len, req.output_len, req.top
+    precision, kv_precision = req.precision, req.kv_precision
+    draft_tokens, acceptance = req.draft_tokens, req.acceptance
+    tpot = req.slo.tpot if req.slo is not None else None
+    ttft = req.slo.ttft if req.slo is not None else None
+    tp_cap = req.tp_cap
+    pp_cap = PP_CAP if req.pp_cap is None else req.pp_cap
     t0 = time.perf_counter()
     scale = _objective_scale(system, objective)
     chips = system.chips
@@ -399,10 +497,6 @@ def search_serving(
     plans, reasons, raw = instance_space(m, chips, tp_cap=cap, pp_cap=pp_cap)
     rejected = {r: int(np.count_nonzero(v)) for r, v in reasons.items()}
     n = plans["tp"].size
-    check_output_cv(output_cv)
-    check_prefix_hit(prefix_hit)
-    check_max_output_len(max_output_len, float(output_len))
-    check_kv_allocation(kv_allocation, max_output_len)
     common = dict(
         input_len=float(input_len),
         output_len=float(output_len),

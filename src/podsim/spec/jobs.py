@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, ClassVar, Literal, Self
 
-from pydantic import ConfigDict, Field
+from pydantic import ConfigDict, Field, ValidationError
 
 from podsim.spec.base import Spec
+from podsim.spec.errors import spec_error
 from podsim.spec.figure import quantity
 
 TrainPrecision = Literal["bf16", "fp16", "fp8", "fp4"]
@@ -19,9 +20,11 @@ MAX_SEQUENCES = 100_000_000  # a batch of sequences
 MAX_DEGREE = 16_777_216  # a parallel degree (2^24 chips)
 MAX_TOP = 100_000  # plans a search lists
 MAX_DRAFT_TOKENS = 64  # speculative draft tokens per step
+MAX_MOE_IMBALANCE = 64.0  # expert load imbalance, max/mean tokens per expert
 Tokens = Annotated[int, Field(ge=1, le=MAX_TOKENS)]
 Sequences = Annotated[int, Field(ge=1, le=MAX_SEQUENCES)]
 Degree = Annotated[int, Field(ge=1, le=MAX_DEGREE)]
+DraftTokens = Annotated[int, Field(ge=0, le=MAX_DRAFT_TOKENS)]  # 0: no speculation
 
 
 class TrainingSpec(Spec):
@@ -69,25 +72,62 @@ class ServingSpec(Spec):
     speculative: SpeculativeSpec | None = None
 
 
-class TrainingSearchSpec(Spec):
-    """What `podsim plan train` searches for: the workload and how many plans to list."""
+class _SearchSpec(Spec):
+    """A planner request: :meth:`checked` is the one check the CLI and the planner's Python API
+    (``search_training`` / ``search_serving``) both run, so they accept the same inputs."""
+
+    what: ClassVar[str] = "search"
+
+    @classmethod
+    def checked(cls, **fields) -> Self:
+        """The request, validated: a mistake is a SpecError naming the field, the value and
+        what is allowed (never a pydantic traceback)."""
+        try:
+            return cls(**fields)
+        except ValidationError as exc:
+            raise spec_error(exc, what=cls.what) from None
+
+
+Degrees = Annotated[tuple[Degree, ...], Field(min_length=1)]
+
+
+class TrainingSearchSpec(_SearchSpec):
+    """What a training plan search (``podsim plan train``, ``search_training``) is asked: the
+    workload, how many plans to list and the search options (``None``: the planner's default)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
+    what: ClassVar[str] = "training search"
     seq_len: Tokens
     global_batch: Sequences | None = Field(
         default=None, description="sequences per optimizer step (default: ~4M tokens)"
     )
+    precision: TrainPrecision = "bf16"
     top: int = Field(default=10, ge=1, le=MAX_TOP)
     tp_cap: Degree | None = None
+    pp_cap: Degree | None = None
+    vpp: Degrees | None = None
+    cp: Degrees | None = None
+    zero: Annotated[tuple[Literal[0, 1, 2, 3], ...], Field(min_length=1)] | None = None
+    recompute: Annotated[tuple[Literal[0, 1, 2], ...], Field(min_length=1)] | None = Field(
+        default=None, description="0: none, 1: selective, 2: full"
+    )
+    micro_batch_cap: Sequences | None = None
+    moe_imbalance: float | None = Field(default=None, ge=1.0, le=MAX_MOE_IMBALANCE)
 
 
-class ServingSearchSpec(Spec):
-    """What `podsim plan serve` searches for: the workload and how many plans to list."""
+class ServingSearchSpec(_SearchSpec):
+    """What a serving plan search (``podsim plan serve``, ``search_serving``) is asked: the
+    workload, the targets, how many plans to list and the search caps."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
+    what: ClassVar[str] = "serving search"
     input_len: Tokens
     output_len: Tokens
-    draft_tokens: int = Field(default=0, ge=0, le=MAX_DRAFT_TOKENS)
+    precision: ServePrecision = "bf16"
+    kv_precision: ServePrecision | None = None
+    draft_tokens: DraftTokens = 0
+    acceptance: float | None = Field(default=None, ge=0.0, le=1.0)
     top: int = Field(default=10, ge=1, le=MAX_TOP)
     tp_cap: Degree | None = None
+    pp_cap: Degree | None = None
     slo: SLOSpec | None = None
