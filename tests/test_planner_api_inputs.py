@@ -14,6 +14,7 @@ from podsim.planner.pareto import training_pareto
 from podsim.planner.search import default_global_batch, search_training
 from podsim.planner.serve import search_serving
 from podsim.planner.space import SpaceOptions
+from podsim.sweep.spec import parse_sweep
 from podsim_process import podsim
 
 HUGE = 10**30
@@ -132,7 +133,7 @@ def test_search_serving_takes_numpy_ints(small) -> None:
     assert len(r.best) == 2
 
 
-# --- the CLI uses the same rules --------------------------------------------------
+# --- the CLI and the sweep use the same rules --------------------------------------------------
 
 PLAN_TRAIN = ["plan", "train", "--model", "llama3-8b", "--system", "dgx-h100-cluster", "--chips"]
 
@@ -150,6 +151,37 @@ def test_cli_plan_train_uses_the_planner_check(args, needle) -> None:
     err = res.stderr.strip()
     assert "Traceback" not in err and len(err.splitlines()) == 1, err
     assert needle in err, err
+
+
+@pytest.mark.parametrize(
+    ("axis", "value", "field"),
+    [
+        ("seq_len", HUGE, "seq_len.0"),
+        ("global_batch", [None, HUGE], "global_batch.1"),
+    ],
+)
+def test_sweep_training_axes_have_the_planner_ranges(axis, value, field) -> None:
+    raw = {"kind": "training", "models": "llama3-8b", "systems": "dgx-h100-cluster", axis: value}
+    with pytest.raises(SpecError) as exc:
+        parse_sweep(raw)
+    assert f"field '{field}'" in str(exc.value), str(exc.value)
+
+
+@pytest.mark.parametrize(
+    ("axis", "value", "field"),
+    [
+        ("input_len", HUGE, "input_len.0"),
+        ("output_len", [1, HUGE], "output_len.1"),
+        ("draft_tokens", 1000, "draft_tokens.0"),
+        ("prefix_hit", False, "prefix_hit.0"),  # a YAML boolean was read as 0.0
+        ("prefix_hit", float("nan"), "prefix_hit.0"),
+    ],
+)
+def test_sweep_serving_axes_have_the_planner_ranges(axis, value, field) -> None:
+    raw = {"kind": "serving", "models": "llama3-8b", "systems": "dgx-h100-cluster", axis: value}
+    with pytest.raises(SpecError) as exc:
+        parse_sweep(raw)
+    assert f"field '{field}'" in str(exc.value), str(exc.value)
 
 
 def test_errors_are_podsim_errors() -> None:

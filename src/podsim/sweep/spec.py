@@ -32,6 +32,7 @@ from podsim.io import read_mapping_file
 from podsim.planner.search import OBJECTIVES as TRAIN_OBJECTIVES
 from podsim.planner.serve import OBJECTIVES as SERVE_OBJECTIVES
 from podsim.planner.serve import PHASES as SERVE_PHASES
+from podsim.spec import jobs
 from podsim.spec.errors import spec_error
 from podsim.spec.figure import quantity
 from podsim.spec.jobs import ServePrecision, TrainPrecision
@@ -47,10 +48,11 @@ def axis(item):
     return Annotated[list[item], BeforeValidator(_listify), Field(min_length=1)]
 
 
-# whole numbers only: YAML's true/false are not counts
-Count = Annotated[int, Field(ge=1, strict=True)]
-Count0 = Annotated[int, Field(ge=0, strict=True)]
-Fraction = Annotated[float, Field(ge=0.0, lt=1.0)]
+# whole numbers only (YAML's true/false are not counts), in the ranges the planner accepts
+Tokens = Annotated[jobs.Tokens, Field(strict=True)]
+Sequences = Annotated[jobs.Sequences, Field(strict=True)]
+DraftTokens = Annotated[jobs.DraftTokens, Field(strict=True)]
+Fraction = Annotated[float, Field(ge=0.0, lt=1.0, strict=True, allow_inf_nan=False)]
 Time = quantity("time")
 
 # what the jobs and the planner accept (one definition each)
@@ -77,16 +79,16 @@ class SweepSpec(BaseModel):
     top: Annotated[int, Field(ge=1, le=100, strict=True)] = 1  # best plans kept per point
     objective: str | None = None  # training: throughput | mfu | cost; serving: chip | kw | dollar
     # training
-    seq_len: axis(Count) = [4096]
-    global_batch: axis(Count | None) = [None]  # None: ~4M tokens per step
+    seq_len: axis(Tokens) = [4096]
+    global_batch: axis(Sequences | None) = [None]  # None: ~4M tokens per step
     # serving
-    input_len: axis(Count) = [4096]
-    output_len: axis(Count) = [1024]
+    input_len: axis(Tokens) = [4096]
+    output_len: axis(Tokens) = [1024]
     kv_precision: axis(ServePrecision | None) = [None]
     tpot: axis(Time | None) = [None]
     ttft: axis(Time | None) = [None]
     phase: axis(Literal[SERVE_PHASES]) = ["end_to_end"]
-    draft_tokens: axis(Count0) = [0]
+    draft_tokens: axis(DraftTokens) = [0]
     prefix_hit: axis(Fraction) = [0.0]
     _source: str | None = PrivateAttr(default=None)
 
