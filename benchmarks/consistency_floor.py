@@ -13,15 +13,19 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-import yaml
-
+from podsim.errors import PodsimError, SpecError
+from podsim.io import read_mapping_file
 from podsim.validate.consistency import chip_only_pairs, identical_input_groups
 from podsim.validate.runner import BUILTIN_CASES
 
 
 def main(argv: list[str]) -> None:
     path = Path(argv[1]) if len(argv) > 1 else Path(BUILTIN_CASES)
-    cases = [c for c in yaml.safe_load(path.read_text()) or [] if isinstance(c, dict)]
+    # duplicate keys, unreadable or non-UTF-8 files are one-line errors naming file and line
+    doc = read_mapping_file(path, what="validation file")
+    if not isinstance(doc, list):
+        raise SpecError("a validation file must be a YAML list of cases", file=str(path))
+    cases = [c for c in doc if isinstance(c, dict)]
     print(f"{len(cases)} cases from {path}\n")
     groups = identical_input_groups(cases)
     print("Groups with identical inputs (floor = lowest achievable max |error| in the group)")
@@ -52,4 +56,7 @@ def main(argv: list[str]) -> None:
 
 
 if __name__ == "__main__":
-    main(sys.argv)
+    try:
+        main(sys.argv)
+    except PodsimError as exc:
+        sys.exit(f"consistency_floor: error: {exc}")
