@@ -142,7 +142,7 @@ def plan_train(
             out["plot"] = plot
     elif plot:
         raise SpecError("--plot needs --pareto-chips", field="plot", value=plot)
-    out["validation"] = validation_record("training", sysm.chip.family)
+    out["validation"] = validation_record("training", sysm.chip.family, sysm.chip.id)
     if as_json:
         emit_json(out)
         return
@@ -173,7 +173,7 @@ def plan_train(
             row.append(f"{b['usd_per_million_tokens']:.3f}")
         rows.append(row)
     console.print(table(f"top {len(rows)} plans", cols, rows))
-    console.print(validation_line("training", sysm.chip.family))
+    console.print(validation_line("training", sysm.chip.family, sysm.chip.id))
     best = res.best[0]["metrics"]
     console.print(
         breakdown_table(
@@ -319,7 +319,7 @@ def plan_serve(
     front.sort(key=lambda d: d["tpot_s"])
     if pareto:
         out["pareto_front"] = front
-    out["validation"] = validation_record("serving", sysm.chip.family)
+    out["validation"] = validation_record("serving", sysm.chip.family, sysm.chip.id)
     if as_json:
         emit_json(out)
         return
@@ -367,7 +367,7 @@ def plan_serve(
             rows,
         )
     )
-    console.print(validation_line("serving", sysm.chip.family))
+    console.print(validation_line("serving", sysm.chip.family, sysm.chip.id))
     pools = res.best[0].get("pools")
     if pools:
         console.print(
