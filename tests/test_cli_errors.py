@@ -111,7 +111,13 @@ def test_ctrl_c_is_one_line_and_exit_code_130(tmp_path):
         text=True,
         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
-    time.sleep(2.5)
+    # interrupt the report at work: once it has made its output folder (under load that can take
+    # seconds; a fixed wait could land anywhere), then a moment later
+    deadline = time.monotonic() + 60
+    while not (tmp_path / "r").exists() and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(0.5)
+    assert proc.poll() is None, "the report ended before it could be interrupted"
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 130

@@ -35,14 +35,23 @@ COMMAND_MODULES = (
     "report",
 )
 
-for _name in COMMAND_MODULES:
-    try:
-        _mod = importlib.import_module(f"podsim.cli.{_name}")
-    except ModuleNotFoundError as _exc:  # a command not built yet
-        if _exc.name != f"podsim.cli.{_name}":
-            raise
-        continue
-    _mod.register(app)
+
+def _interrupted() -> None:
+    sys.stderr.write("podsim: interrupted\n")
+    raise SystemExit(130) from None
+
+
+try:
+    for _name in COMMAND_MODULES:
+        try:
+            _mod = importlib.import_module(f"podsim.cli.{_name}")
+        except ModuleNotFoundError as _exc:  # a command not built yet
+            if _exc.name != f"podsim.cli.{_name}":
+                raise
+            continue
+        _mod.register(app)
+except KeyboardInterrupt:  # Ctrl-C while the commands load (numpy, pandas, ...): one line too
+    _interrupted()
 
 
 def fail(message: str) -> None:
@@ -63,8 +72,7 @@ def run() -> None:
     except PodsimError as exc:
         fail(str(exc))
     except KeyboardInterrupt:
-        sys.stderr.write("podsim: interrupted\n")
-        raise SystemExit(130) from None
+        _interrupted()
     except SystemExit as exc:
         if exc.code == 130:
             sys.stderr.write("podsim: interrupted\n")
