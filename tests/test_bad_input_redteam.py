@@ -230,3 +230,22 @@ def test_a_spec_file_without_a_spec_extension_is_named_as_such(tmp_path: Path) -
             load(str(p))
         msg = str(exc.value)
         assert "is a file" in msg and f"{kind} file named *.yaml" in msg, msg
+
+
+def test_a_choice_outside_the_allowed_values_lists_them_once_and_a_bare_target_echoes_it() -> None:
+    from typer.testing import CliRunner
+
+    from podsim.cli.latency_options import latency_target
+    from podsim.cli.main import app
+
+    res = CliRunner().invoke(
+        app,
+        ["train", "--model", "llama3-8b", "--system", "dgx-h100-cluster:8", "--precision", "fp7"],
+    )
+    msg = str(res.exception)  # app() raises it; the console entry prints it as one line
+    assert isinstance(res.exception, SpecError)
+    assert msg.count("'fp8'") == 1 and "'fp7'" in msg, msg
+    assert latency_target("50", "tpot") == pytest.approx(0.050)
+    assert latency_target("2", "ttft") == pytest.approx(2.0)
+    with pytest.raises(SpecError, match="1e400 ms"):
+        latency_target("1e400", "tpot")

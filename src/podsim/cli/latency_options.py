@@ -14,7 +14,7 @@ from podsim.units import parse_quantity
 
 TPOT_HELP = "TPOT target, e.g. '50 ms' (a bare number is milliseconds)"
 TTFT_HELP = "TTFT target, e.g. '2 s' (a bare number is seconds)"
-_BARE_SCALE = {"tpot": 1e-3, "ttft": 1.0}
+_BARE_UNIT = {"tpot": "ms", "ttft": "s"}
 
 
 def latency_target(text: str | None, field: str) -> float | None:
@@ -23,5 +23,5 @@ def latency_target(text: str | None, field: str) -> float | None:
         return None
     t = str(text).strip()
     if re.fullmatch(r"[0-9.eE+-]+", t):
-        return parse_quantity(float(t) * _BARE_SCALE[field], "time", field=field)
+        t = f"{t} {_BARE_UNIT[field]}"  # parsed as written, so an error shows what was typed
     return parse_quantity(t, "time", field=field)

@@ -24,4 +24,6 @@ def spec_error(exc: ValidationError, *, file: str | None = None, what: str = "sp
     ctx = err.get("ctx") or {}
     if "expected" in ctx:
         allowed = str(ctx["expected"])
+        if kind in ("literal_error", "enum"):  # "Input should be X or Y": say it once
+            msg = "not one of the allowed values"
     return SpecError(msg, file=file, field=loc or None, value=value, allowed=allowed)
