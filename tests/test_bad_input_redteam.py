@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from podsim.catalog import DATA
-from podsim.errors import SpecError
+from podsim.errors import PodsimError, SpecError
 from podsim.io import read_mapping_file
 from podsim_process import podsim
 
@@ -247,5 +247,5 @@ def test_a_choice_outside_the_allowed_values_lists_them_once_and_a_bare_target_e
     assert msg.count("'fp8'") == 1 and "'fp7'" in msg, msg
     assert latency_target("50", "tpot") == pytest.approx(0.050)
     assert latency_target("2", "ttft") == pytest.approx(2.0)
-    with pytest.raises(SpecError, match="1e400 ms"):
+    with pytest.raises(PodsimError, match="1e400 ms"):
         latency_target("1e400", "tpot")
