@@ -221,11 +221,7 @@ def simulate_plans(
             else 0.0
         )
         fwd_gpu, bwd_gpu = fwd, bwd
-        fwd = np.maximum(fwd, n_host * cal.host_kernel_s)
-        bwd = np.maximum(bwd, 2.0 * n_host * cal.host_kernel_s)
-        re = np.select([rc == 2, rc == 1], [fwd, t_attn], 0.0)
-        # the part of each pass the host floor adds beyond the GPU's work (breakdown only)
-        host = (fwd - fwd_gpu) * (1.0 + (rc == 2)) + (bwd - bwd_gpu)
+        re_gpu = np.select([rc == 2, rc == 1], [fwd_gpu, t_attn], 0.0)
         passes = 2.0 + (rc == 2)  # forward, backward, and the recomputed forward
 
         # tensor parallel: per pass 2 all-gathers + 2 reduce-scatters with SP, else 2 all-reduces
@@ -245,8 +241,29 @@ def simulate_plans(
         cp_exp = np.maximum(cp_comm - (t_attn * (1.0 + BWD_ATTN) if overlap else 0.0), 0.0)
 
         # expert parallel: dispatch/combine on the critical path, or (ep_overlap) behind another
-        # micro-batch's compute
-        ep_exp = np.maximum(ep_comm - (fwd + bwd if overlap and ep_overlap else 0.0), 0.0)
+        # micro-batch's passes. Its window is their wall time on the GPU -- compute, recompute
+        # and the TP/CP communication left exposed -- not the compute alone: the TP/CP overlap
+        # already hides behind the same GEMMs, and a window of compute only would let longer
+        # compute shorten the layer (t = C + max(0, tp - G) + max(0, ep - C) falls as C grows
+        # when both are exposed); with the wall time the layer takes max(C + exposed TP/CP, EP).
+        window = fwd_gpu + bwd_gpu + re_gpu + tp_exp + cp_exp
+        ep_exp = np.maximum(ep_comm - (window if overlap and ep_overlap else 0.0), 0.0)
+
+        # host floor: a pass takes max(GPU, host), and the GPU's work includes the communication
+        # it leaves exposed: while the GPU waits for the host to issue kernels, the collectives
+        # already issued run. So the host's slack absorbs the exposed communication (adding it
+        # on top of the floor made faster GEMMs, which expose more TP communication, slow down a
+        # host-bound step).
+        fwd = np.maximum(fwd_gpu, n_host * cal.host_kernel_s)
+        bwd = np.maximum(bwd_gpu, 2.0 * n_host * cal.host_kernel_s)
+        re = np.select([rc == 2, rc == 1], [fwd, t_attn], 0.0)
+        # the part of each pass the host floor adds beyond the GPU's work
+        host = (fwd - fwd_gpu) * (1.0 + (rc == 2)) + (bwd - bwd_gpu)
+        exposed = tp_exp + cp_exp + ep_exp
+        keep = np.where(exposed > 0.0, np.maximum(exposed - host, 0.0), 0.0) / np.maximum(
+            exposed, 1e-300
+        )
+        tp_exp, cp_exp, ep_exp = tp_exp * keep, cp_exp * keep, ep_exp * keep
         return {
             "fwd": fwd,
             "bwd": bwd,
@@ -348,10 +365,18 @@ def simulate_plans(
     # overlap: ZeRO-0/1 gradient buckets reduce during the last micro-batch's backward and the
     # parameter gather runs under the next step's first forward; ZeRO-2 reduces under every
     # micro-batch's backward; ZeRO-3 prefetches layer by layer under every micro-batch
+    # The window is the wall time of those passes (compute, recompute, and the TP/CP/EP
+    # communication they leave exposed), as for ZeRO-3: the gradient buckets reduce while the
+    # backward runs, whatever holds it up. A window of compute only counted the same GEMMs as
+    # hiding both the layers' exposed communication and the DP reduction, so longer compute
+    # (a slower chip, more expert imbalance) could shorten the step.
+    # With uneven stages the busiest stage runs its balanced share (stage_comp), not raw: a
+    # window longer than the time that passes would hide communication behind nothing.
+    wall = sum(stage_comp[k] for k in layer_keys)
     hide = np.select(
         [zero == 3, zero == 2],
-        [mbs * raw, mbs * comp["bwd"] + comp["fwd"] / vpp],
-        (comp["bwd"] + comp["fwd"]) / vpp,
+        [mbs * t_stage, mbs * (wall - stage_comp["fwd"]) + stage_comp["fwd"] / vpp],
+        wall / vpp,
     )
     dp_exposed = np.maximum(dp_total - (hide if overlap else 0.0), 0.0)
 
