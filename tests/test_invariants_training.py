@@ -212,3 +212,23 @@ def test_overlap_never_hurts_and_imbalance_never_helps(case, what) -> None:
         a = _run(m, sysm, kw, prec)
         b = _run(m, sysm, kw, prec, **{what: False})
     assert _f(a.step_time) <= _f(b.step_time) * (1 + 1e-12)
+
+
+def test_hfu_counts_the_recomputed_flops() -> None:
+    """Selective recompute redoes the attention core's forward (scores and values: 4 h FLOPs
+    per key, causal mean context (s+1)/2, 80 layers); full recompute every layer's forward."""
+    from podsim.workload.layers import model_flops_per_token
+
+    m, seq = MODELS["llama3-70b"], 4096
+    sysm = _Sys("h100", SYSTEMS["h100"].scaled(64))
+    kw = dict(
+        tp=8, pp=1, vpp=1, cp=1, ep=1, dp=8, zero=1, micro_batch=1, global_batch=64,
+        seq_len=seq, sequence_parallel=True, uneven_pp=False,
+    )  # fmt: skip
+    model = float(model_flops_per_token(m, seq))
+    sel = _run(m, sysm, {**kw, "recompute": 1}, "bf16")
+    attn = 80 * 4 * m.hidden * (seq + 1) / 2
+    assert _f(sel.hfu) / _f(sel.mfu) == _approx(1 + attn / model)
+    full = _run(m, sysm, {**kw, "recompute": 2}, "bf16")
+    head = 2 * m.hidden * m.vocab  # the LM head is not recomputed
+    assert _f(full.hfu) / _f(full.mfu) == _approx(1 + (model / 3 - head) / model)

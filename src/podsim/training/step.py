@@ -37,6 +37,7 @@ from podsim.training.plan import INT_FIELDS, PlanArrays, check_plans
 from podsim.workload.layers import (
     LayerOps,
     head_flops,
+    layer_forward_flops,
     layer_ops,
     model_flops_per_token,
     mtp_extra_flops,
@@ -393,7 +394,19 @@ def simulate_plans(
     tps = tokens / step
     chips = system.chips
     mfu = model_flops_per_token(m, seq) * tps / (chips * mfu_peak)
-    hfu = mfu * (1.0 + np.select([rc == 2, rc == 1], [1.0 / 3.0, 0.02], 0.0))
+    # HFU also counts the recomputed forward FLOPs: every transformer layer's (and MTP layer's)
+    # forward under full recompute, the attention core's under selective -- not the LM head,
+    # which no framework recomputes. (Fixed factors 1/3 and 0.02 stood in for these before; the
+    # attention share grows with the sequence: ~1% of the model FLOPs at 4K, ~8% at 32K for Llama 3
+    # 70B.)
+    ops_d = layer_ops(m, seq, moe=False)
+    ops_e = layer_ops(m, seq, moe=True) if m.moe_layers else ops_d
+    ops_mtp = ops_e if m.moe is not None else ops_d
+    counts = ((m.dense_layers, ops_d), (m.moe_layers, ops_e), (m.mtp_layers, ops_mtp))
+    re_full = sum(n * layer_forward_flops(o) for n, o in counts if n)
+    re_sel = sum(n * np.asarray(o.attn_flops, dtype=float) for n, o in counts if n)
+    re_flops = np.select([rc == 2, rc == 1], [re_full, re_sel], 0.0)
+    hfu = mfu * (1.0 + re_flops / model_flops_per_token(m, seq))
     w = mbs * t_stage / np.maximum(raw, 1e-30)
     # host-bound time beyond the GPU's work, taken out of the compute it stretched
     passes_sum = comp["fwd"] + comp["bwd"] + comp["re"]

@@ -191,15 +191,16 @@ def model_flops_per_token(m: ModelSpec, seq: np.ndarray | float) -> np.ndarray:
     attention; embedding lookups are not FLOPs.
     """
     dense = layer_ops(m, seq, moe=False)
-    fwd = m.dense_layers * _layer_total(dense)
+    fwd = m.dense_layers * layer_forward_flops(dense)
     if m.moe is not None and m.moe_layers:
-        fwd = fwd + m.moe_layers * _layer_total(layer_ops(m, seq, moe=True))
+        fwd = fwd + m.moe_layers * layer_forward_flops(layer_ops(m, seq, moe=True))
     fwd = fwd + head_flops(m)
     if m.mtp_layers:
         mtp_layer = layer_ops(m, seq, moe=m.moe is not None)
-        fwd = fwd + m.mtp_layers * (_layer_total(mtp_layer) + mtp_extra_flops(m))
+        fwd = fwd + m.mtp_layers * (layer_forward_flops(mtp_layer) + mtp_extra_flops(m))
     return 3.0 * np.asarray(fwd, dtype=float)
 
 
-def _layer_total(op: LayerOps) -> np.ndarray:
+def layer_forward_flops(op: LayerOps) -> np.ndarray:
+    """Forward FLOPs per token of one layer: every GEMM and the attention core."""
     return op.proj_flops + op.ffn_flops + op.expert_flops + op.router_flops + op.attn_flops
