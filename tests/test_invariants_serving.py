@@ -215,3 +215,30 @@ def test_a_step_with_nothing_to_do_costs_only_the_fixed_overhead() -> None:
     parts = {k: float(v) for k, v in res.breakdown.items() if k != "step_overhead"}
     # the weights of an idle engine are not read
     assert parts["kv_cache"] == 0.0 and parts["tp_comm"] == 0.0
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    chips=st.integers(2, 4096),
+    ip=st.integers(1, 64),
+    idd=st.integers(1, 64),
+    rate_p=st.floats(1.0, 1e5),
+    rate_d=st.floats(1.0, 1e5),
+)
+def test_whole_instance_pools_are_whole_fit_the_chips_and_never_beat_the_ideal_split(
+    chips: int, ip: int, idd: int, rate_p: float, rate_d: float
+) -> None:
+    from podsim.serving.disagg import whole_instance_pools
+
+    inp, out = 4096.0, 1024.0
+    w = whole_instance_pools(chips, ip, idd, rate_p, rate_d, inp, out)
+    assert w["prefill_chips"] == w["prefill_instances"] * ip
+    assert w["decode_chips"] == w["decode_instances"] * idd
+    assert w["prefill_chips"] + w["decode_chips"] + w["idle_chips"] == chips
+    assert w["idle_chips"] >= 0
+    if chips < ip + idd:
+        assert w["prefill_instances"] == 0 and w["tokens_per_s_per_chip_whole_instances"] == 0
+        return
+    assert w["prefill_instances"] >= 1 and w["decode_instances"] >= 1
+    ideal = (inp + out) / (inp / rate_p + out / rate_d)  # tokens/s per chip, fractional pools
+    assert w["tokens_per_s_per_chip_whole_instances"] <= ideal * (1 + 1e-9)

@@ -136,6 +136,8 @@ def test_disaggregate_json() -> None:
     assert res.exit_code == 0, res.output
     d = json.loads(res.output)["disaggregated"]
     assert 0 < d["prefill_fraction"] < 1
+    # 72 chips hold no whole 72-chip instance of each pool: no pool sizes, said so
+    assert d["prefill_chips"] is None and d["min_chips"] == 144
     assert d["kv_bytes_per_request"] > 0 and d["kv_transfer_s"] > 0
     assert d["ttft_s"] > d["kv_transfer_s"]
 

@@ -173,7 +173,8 @@ def serve(
         )
         res = run_disagg(pre, dec, tpot=t_tpot, ttft=t_ttft, network=kv_network, chips=n)
         out = {**head, "disaggregated": res.as_dict()}
-        tps_sys = res.tokens_per_s_per_chip * n
+        whole = res.tokens_per_s_per_chip_whole_instances  # the pools as deployed on n chips
+        tps_sys = (whole if whole is not None else res.tokens_per_s_per_chip) * n
         out["tokens_per_s_system"] = tps_sys
         out.update(_plant_figures(sysm, tps_sys))
         if as_json:
@@ -186,7 +187,13 @@ def serve(
         rows = [
             ["prefill : decode chips", f"{res.prefill_chips_per_decode_chip:.3f} : 1"],
             ["prefill share of chips", f"{100 * res.prefill_fraction:.1f}%"],
-            ["prefill / decode chips", f"{res.prefill_chips} / {res.decode_chips}"],
+            [
+                "prefill / decode chips (whole instances)",
+                f"{res.prefill_chips} / {res.decode_chips}"
+                + (f", {res.idle_chips} idle" if res.idle_chips else "")
+                if whole is not None
+                else f"none: one instance of each needs {res.min_chips:,} chips",
+            ],
             [
                 "prefill batch / tok/s/chip",
                 f"{res.prefill['batch']} / {res.prefill['prefill_tokens_per_s_per_chip']:,.0f}",
@@ -202,8 +209,15 @@ def serve(
                 f" / {res.kv_transfer_s * 1e3:.2f} ms ({kv_network})",
             ],
             ["TPOT", f"{res.tpot_s * 1e3:,.2f} ms"],
-            ["tokens/s per chip (in+out)", f"{res.tokens_per_s_per_chip:,.1f}"],
-            ["tokens/s system (in+out)", f"{tps_sys:,.0f}"],
+            ["tokens/s per chip (in+out), ideal split", f"{res.tokens_per_s_per_chip:,.1f}"],
+            [
+                "tokens/s per chip (in+out), whole instances",
+                f"{whole:,.1f}" if whole is not None else "-",
+            ],
+            [
+                "tokens/s system (in+out)" + (", ideal split" if whole is None else ""),
+                f"{tps_sys:,.0f}",
+            ],
         ]
         console.print(table(None, ["", "value"], rows))
         console.print(validation_line("serving", sysm.chip.family, sysm.chip.id))

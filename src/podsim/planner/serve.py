@@ -45,7 +45,7 @@ from podsim.errors import PlanError, PodsimError, SpecError
 from podsim.hardware.system import System
 from podsim.planner.pareto import pareto_mask
 from podsim.planner.space import divisors
-from podsim.serving.disagg import NETWORKS
+from podsim.serving.disagg import NETWORKS, whole_instance_pools
 from podsim.serving.slo import (
     ServingConfig,
     batch_grid,
@@ -252,28 +252,11 @@ class _Job:
 def whole_pools(
     chips: int, prefill: dict, decode: dict, rate_p, rate_d, input_len: float, output_len: float
 ) -> dict:
-    """Whole prefill and decode instances on ``chips``: the split with the highest request rate
-    (each pool serves ``instances x chips x rate / length`` requests per second)."""
-    ip = prefill["tp"] * prefill["dp"] * prefill["pp"]
-    idd = decode["tp"] * decode["dp"] * decode["pp"]
-    best = (0.0, 0, 0)
-    if rate_p and rate_d:
-        for k in range(1, chips // ip + 1):
-            j = (chips - k * ip) // idd
-            if j < 1:
-                break
-            req = min(k * ip * rate_p / input_len, j * idd * rate_d / output_len)
-            if req > best[0]:
-                best = (req, k, j)
-    req, k, j = best
-    return {
-        "prefill_instances": k,
-        "prefill_chips": k * ip,
-        "decode_instances": j,
-        "decode_chips": j * idd,
-        "idle_chips": chips - k * ip - j * idd,
-        "tokens_per_s_per_chip_whole_instances": req * (input_len + output_len) / chips,
-    }
+    """Whole prefill and decode instances of two plans on ``chips``
+    (:func:`podsim.serving.disagg.whole_instance_pools`)."""
+    return whole_instance_pools(
+        chips, _inst(prefill), _inst(decode), rate_p, rate_d, input_len, output_len
+    )
 
 
 def _inst(plan: dict) -> int:

@@ -41,11 +41,53 @@ class DisaggResult:
     ttft_s: float  # prefill iteration + KV transfer
     tpot_s: float
     network: str
-    prefill_chips: int | None = None  # pool sizes for a given chip count, whole instances
+    # pool sizes for a given chip count, in whole instances (None: not given, or fewer chips than
+    # one instance of each pool)
+    prefill_chips: int | None = None
     decode_chips: int | None = None
+    idle_chips: int | None = None  # what no whole instance of either pool fits
+    min_chips: int = 0  # one instance of each pool
+    tokens_per_s_per_chip_whole_instances: float | None = None  # over all chips, idle included
 
     def as_dict(self) -> dict:
         return {k: getattr(self, k) for k in self.__dataclass_fields__}
+
+
+def whole_instance_pools(
+    chips: int,
+    prefill_instance: int,
+    decode_instance: int,
+    rate_p: float,
+    rate_d: float,
+    input_len: float,
+    output_len: float,
+) -> dict:
+    """Split ``chips`` into whole prefill instances (``prefill_instance`` chips each, ``rate_p``
+    prompt tokens/s per chip) and whole decode instances (``decode_instance`` chips, ``rate_d``
+    output tokens/s per chip): the split with the highest request rate, each pool serving
+    ``instances x chips x rate / length`` requests per second; what no whole instance fits is
+    idle. No split (zero instances) when one instance of each does not fit or a rate is zero."""
+    best = (0.0, 0, 0)
+    if rate_p and rate_d:
+        for k in range(1, chips // prefill_instance + 1):
+            j = (chips - k * prefill_instance) // decode_instance
+            if j < 1:
+                break
+            req = min(
+                k * prefill_instance * rate_p / input_len,
+                j * decode_instance * rate_d / output_len,
+            )
+            if req > best[0]:
+                best = (req, k, j)
+    req, k, j = best
+    return {
+        "prefill_instances": k,
+        "prefill_chips": k * prefill_instance,
+        "decode_instances": j,
+        "decode_chips": j * decode_instance,
+        "idle_chips": chips - k * prefill_instance - j * decode_instance,
+        "tokens_per_s_per_chip_whole_instances": req * (input_len + output_len) / chips,
+    }
 
 
 def kv_transfer_time(c: ServingConfig, network: str) -> tuple[float, float]:
@@ -103,11 +145,16 @@ def disaggregate(
     cd = out / rd
     req_per_chip = 1.0 / (cp + cd)
     nbytes, t_kv = kv_transfer_time(prefill, network)
-    n_pre = n_dec = None
+    pools = None
     if chips is not None:
-        # the steady-state split; each pool then runs whole instances of its own plan
-        n_pre = min(max(int(round(chips * cp / (cp + cd))), 1), max(chips - 1, 1))
-        n_dec = chips - n_pre
+        # whole instances of each pool's plan; the ideal split above is rarely a whole number.
+        # Fewer chips than one instance of each: no pools (the per-chip figures of the ideal
+        # split still hold for a deployment of many instances)
+        pools = whole_instance_pools(
+            chips, prefill.instance_chips, decode.instance_chips, rp, rd, inp, out
+        )
+        if pools["prefill_instances"] == 0:
+            pools = None
     return DisaggResult(
         prefill=pp_,
         decode=dp_,
@@ -121,6 +168,11 @@ def disaggregate(
         ttft_s=float(pp_["ttft_s"] + t_kv),
         tpot_s=float(dp_["tpot_s"]),
         network=network,
-        prefill_chips=n_pre,
-        decode_chips=n_dec,
+        prefill_chips=None if pools is None else pools["prefill_chips"],
+        decode_chips=None if pools is None else pools["decode_chips"],
+        idle_chips=None if pools is None else pools["idle_chips"],
+        min_chips=prefill.instance_chips + decode.instance_chips,
+        tokens_per_s_per_chip_whole_instances=(
+            None if pools is None else pools["tokens_per_s_per_chip_whole_instances"]
+        ),
     )
