@@ -35,7 +35,7 @@ from podsim.serving.slo import (
 from podsim.serving.step import DEFAULT_MOE_IMBALANCE, default_acceptance
 from podsim.serving.summary import point_dict
 from podsim.spec.case import ValidationCase
-from podsim.spec.jobs import ServingSpec
+from podsim.spec.jobs import MAX_MOE_IMBALANCE, ServingSpec
 from podsim.spec.model import ModelSpec
 
 
@@ -153,12 +153,12 @@ def simulate(
     ``slo_must_be_met``: latency targets no batch meets are an error (a plan); False returns the
     batch closest to them instead (a measured run met them: the model is too slow there)."""
     check_plan(m, system.chips, s)
-    if moe_imbalance is not None and not 1.0 <= moe_imbalance <= 64.0:
+    if moe_imbalance is not None and not 1.0 <= moe_imbalance <= MAX_MOE_IMBALANCE:
         raise SpecError(
             "expert load imbalance is the busiest rank's tokens over the mean",
             field="moe_imbalance",
             value=moe_imbalance,
-            allowed="1 to 64",
+            allowed=f"1 to {MAX_MOE_IMBALANCE:g}",
         )
     c = config_for(
         m,
