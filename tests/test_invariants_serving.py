@@ -7,13 +7,12 @@ disaggregated layout, queued TTFT growing with load.
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
+from faster_system import faster
 from podsim import catalog
 from podsim.errors import PlanError
 from podsim.hardware.system import resolve_system
@@ -118,22 +117,6 @@ def test_a_longer_context_never_admits_a_larger_batch(case, k) -> None:
     assert z <= a
 
 
-def _faster(sysm, what: str, k: float = 2.0):
-    chip = sysm.chip
-    if what == "flops":
-        flops = {p: f.model_copy(update={"value": f.value * k}) for p, f in chip.flops.items()}
-        return replace(sysm, chip=chip.model_copy(update={"flops": flops}))
-    if what == "hbm":
-        bw = chip.hbm_bandwidth.model_copy(update={"value": chip.hbm_bandwidth.value * k})
-        return replace(sysm, chip=chip.model_copy(update={"hbm_bandwidth": bw}))
-    assert what == "links"
-    return replace(
-        sysm,
-        levels=tuple(replace(lv, bandwidth=lv.bandwidth * k) for lv in sysm.levels),
-        nominal_levels=None,
-    )
-
-
 @SLOW
 @given(
     configs(phases=("prefill", "decode", "end_to_end")),
@@ -143,7 +126,7 @@ def _faster(sysm, what: str, k: float = 2.0):
 def test_faster_hardware_never_slows_an_iteration(case, b, what) -> None:
     name, key, kw = case
     a = evaluate(_cfg(name, key, kw), [b])
-    z = evaluate(_cfg(name, key, kw, _faster(_SYS[key], what)), [b])
+    z = evaluate(_cfg(name, key, kw, faster(_SYS[key], what)), [b])
     assert z.iteration_s[0] <= a.iteration_s[0] * (1 + 1e-12)
     if kw["phase"] != "end_to_end":
         # (end to end, TTFT includes the queue, and at a fixed batch a faster iteration admits

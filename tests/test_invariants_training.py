@@ -6,12 +6,11 @@ optimizer memory, per-chip memory at a fixed global batch as DP grows, one break
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 import numpy as np
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
+from faster_system import faster
 from podsim import catalog
 from podsim.errors import SpecError
 from podsim.hardware.system import resolve_system
@@ -173,22 +172,6 @@ def test_recompute_trades_memory_for_time(case) -> None:
     assert hfu_mfu[0] == 1.0 and 1.0 < hfu_mfu[1] < hfu_mfu[2]
 
 
-def _faster(sysm, what: str, k: float = 2.0):
-    chip = sysm.chip
-    if what == "flops":
-        flops = {p: f.model_copy(update={"value": f.value * k}) for p, f in chip.flops.items()}
-        return replace(sysm, chip=chip.model_copy(update={"flops": flops}))
-    if what == "hbm":
-        bw = chip.hbm_bandwidth.model_copy(update={"value": chip.hbm_bandwidth.value * k})
-        return replace(sysm, chip=chip.model_copy(update={"hbm_bandwidth": bw}))
-    assert what == "links"
-    return replace(
-        sysm,
-        levels=tuple(replace(lv, bandwidth=lv.bandwidth * k) for lv in sysm.levels),
-        nominal_levels=None,
-    )
-
-
 @SLOW
 @given(plans(), st.sampled_from(["flops", "hbm", "links"]))
 def test_faster_hardware_never_slows_a_step(case, what) -> None:
@@ -196,7 +179,7 @@ def test_faster_hardware_never_slows_a_step(case, what) -> None:
     base = sysm.system
     p = plan_arrays(**kw)
     a = simulate_plans(m, base, p, prec)
-    b = simulate_plans(m, _faster(base, what), p, prec)
+    b = simulate_plans(m, faster(base, what), p, prec)
     assert _f(b.step_time) <= _f(a.step_time) * (1 + 1e-12)
     assert _f(b.hfu) <= 1.0
 
