@@ -19,3 +19,7 @@ def test_the_readme_python_example_runs():
     assert plans["tokens_per_s_per_chip"].is_monotonic_decreasing
     assert len(cases) == 116 and (cases["status"] == "ok").all()
     assert {"measured", "predicted", "error", "chip"} <= set(cases.columns)
+    # the serving example: CloudMatrix-Infer's published 1,943 decode tokens/s per NPU at 50 ms
+    point = env["point"]
+    assert point["tpot_s"] <= 0.050
+    assert 0.85 * 1943 < env["decode"] < 1.15 * 1943
