@@ -241,6 +241,7 @@ _mla = st.one_of(
 
 def _model(sizes: dict, moe: MoESpec | None, mla: MLASpec | None, **over: object) -> ModelSpec:
     args = {**sizes, **over}
+    args["heads"] = min(args["heads"], args["hidden"])  # a head of hidden // heads = 0 is an error
     if moe is not None and moe.dense_layers >= args["layers"]:  # keep at least one MoE layer
         moe = moe.model_copy(update={"dense_layers": args["layers"] - 1})
     return ModelSpec(name="h", kv_heads=args["heads"], moe=moe, mla=mla, **args)

@@ -2,38 +2,54 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import ConfigDict, Field, model_validator
 
 from podsim.spec.base import Spec
+from podsim.spec.errors import FieldError
+
+# Upper bounds far beyond any published model, so that a mistyped size is an error naming the
+# field instead of an integer overflow or a silently meaningless answer deep in the model.
+MAX_LAYERS = 100_000
+MAX_WIDTH = 10_000_000  # hidden, ffn, expert_ffn, heads, head dims, MLA ranks
+MAX_VOCAB = 100_000_000
+MAX_EXPERTS = 10_000_000  # routed experts per layer (PEER-style models use ~1M)
+MAX_PARAMS = 1e15  # total parameters (the largest published models have ~2e12)
+Width = Annotated[int, Field(ge=1, le=MAX_WIDTH)]
 
 
 class MoESpec(Spec):
     model_config = ConfigDict(extra="forbid", frozen=True)
-    experts: int = Field(ge=1, description="routed experts per MoE layer")
-    top_k: int = Field(ge=1)
-    shared_experts: int = Field(default=0, ge=0)
-    expert_ffn: int = Field(ge=1)
-    dense_layers: int = Field(default=0, ge=0)
+    experts: int = Field(ge=1, le=MAX_EXPERTS, description="routed experts per MoE layer")
+    top_k: int = Field(ge=1, le=MAX_EXPERTS)
+    shared_experts: int = Field(default=0, ge=0, le=MAX_EXPERTS)
+    expert_ffn: Width
+    dense_layers: int = Field(default=0, ge=0, le=MAX_LAYERS)
     layer_freq: int = Field(
-        default=1, ge=1, description="every Nth layer after the dense ones is MoE"
+        default=1, ge=1, le=MAX_LAYERS, description="every Nth layer after the dense ones is MoE"
     )
 
     @model_validator(mode="after")
     def _k(self) -> MoESpec:
         if self.top_k > self.experts:
-            raise ValueError(f"top_k {self.top_k} exceeds experts {self.experts}")
+            raise FieldError(
+                f"top_k {self.top_k} exceeds experts {self.experts}: a token cannot be routed "
+                "to more experts than the layer has",
+                field="top_k",
+                value=self.top_k,
+                allowed=f"1 to experts ({self.experts})",
+            )
         return self
 
 
 class MLASpec(Spec):
     model_config = ConfigDict(extra="forbid", frozen=True)
-    q_lora_rank: int = Field(ge=0, description="0 = no low-rank query projection")
-    kv_lora_rank: int = Field(ge=1)
-    qk_nope_head_dim: int = Field(ge=1)
-    qk_rope_head_dim: int = Field(ge=0)
-    v_head_dim: int = Field(ge=1)
+    q_lora_rank: int = Field(ge=0, le=MAX_WIDTH, description="0 = no low-rank query projection")
+    kv_lora_rank: Width
+    qk_nope_head_dim: Width
+    qk_rope_head_dim: int = Field(ge=0, le=MAX_WIDTH)
+    v_head_dim: Width
 
 
 class ModelSpec(Spec):
@@ -41,18 +57,18 @@ class ModelSpec(Spec):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
     name: str
-    layers: int = Field(ge=1)
-    hidden: int = Field(ge=1)
-    heads: int = Field(ge=1)
-    kv_heads: int = Field(ge=1)
-    head_dim: int | None = Field(default=None, ge=1)
-    ffn: int = Field(ge=1)
-    vocab: int = Field(ge=1)
+    layers: int = Field(ge=1, le=MAX_LAYERS)
+    hidden: Width
+    heads: Width
+    kv_heads: Width
+    head_dim: Width | None = None
+    ffn: Width
+    vocab: int = Field(ge=1, le=MAX_VOCAB)
     activation: Literal["swiglu", "gelu"] = "swiglu"
     tied_embeddings: bool = False
     moe: MoESpec | None = None
     mla: MLASpec | None = None
-    mtp_layers: int = Field(default=0, ge=0)
+    mtp_layers: int = Field(default=0, ge=0, le=MAX_LAYERS)
     # catalog-only metadata (optional in validation cases)
     source: str | None = None
     published_params: float | None = Field(
@@ -63,10 +79,52 @@ class ModelSpec(Spec):
     @model_validator(mode="after")
     def _check(self) -> ModelSpec:
         if self.heads % self.kv_heads != 0:
-            raise ValueError(f"heads {self.heads} is not a multiple of kv_heads {self.kv_heads}")
-        if self.moe is not None and self.moe.dense_layers > self.layers:
-            raise ValueError(
-                f"moe.dense_layers {self.moe.dense_layers} exceeds layers {self.layers}"
+            raise FieldError(
+                f"heads {self.heads} is not a multiple of kv_heads {self.kv_heads}: each key/value "
+                "head must serve the same number of query heads",
+                field="kv_heads",
+                value=self.kv_heads,
+                allowed=f"a divisor of heads ({self.heads}): {_divisors_text(self.heads)}",
+            )
+        # without head_dim a head has hidden // heads dimensions (Hugging Face's default, which
+        # floors too); more heads than hidden would give heads of zero size
+        if self.mla is None and self.head_dim is None and self.heads > self.hidden:
+            raise FieldError(
+                f"{self.heads} heads of a {self.hidden}-wide hidden state leave each head "
+                "hidden // heads = 0 dimensions",
+                field="heads",
+                value=self.heads,
+                allowed=f"1 to hidden ({self.hidden}), or give head_dim explicitly",
+            )
+        if self.moe is not None and self.moe.dense_layers >= self.layers:
+            raise FieldError(
+                f"moe.dense_layers {self.moe.dense_layers} leaves no MoE layer among the "
+                f"{self.layers} layers (for a dense model, leave out the moe block)",
+                field="moe.dense_layers",
+                value=self.moe.dense_layers,
+                allowed=f"0 to layers - 1 ({self.layers - 1})",
+            )
+        from podsim.workload.params import param_counts
+
+        pc = param_counts(self)
+        if pc.total > MAX_PARAMS:
+            parts = {
+                "vocab": pc.embedding + pc.lm_head,
+                "moe.experts": pc.expert_params,
+                "mtp_layers": pc.mtp,
+            }
+            field = max(parts, key=parts.__getitem__)
+            if parts[field] < pc.total / 2:  # the decoder layers: too many, or too wide
+                field = "hidden" if pc.layers_total / self.layers > 1e12 else "layers"
+            value = (
+                self.moe.experts if field == "moe.experts" and self.moe else getattr(self, field)
+            )
+            raise FieldError(
+                f"the model has {pc.total:.3g} parameters, beyond the {MAX_PARAMS:.0e} podsim "
+                f"models (the largest published models have about 2e12)",
+                field=field,
+                value=value,
+                allowed=f"sizes that give at most {MAX_PARAMS:.0e} parameters",
             )
         return self
 
@@ -88,3 +146,12 @@ class ModelSpec(Spec):
     @property
     def dense_layers(self) -> int:
         return self.layers - self.moe_layers
+
+
+def _divisors_text(n: int) -> str:
+    """The divisors of ``n`` as text, the first and last few when there are many."""
+    small = [d for d in range(1, int(n**0.5) + 1) if n % d == 0]
+    divs = sorted({*small, *(n // d for d in small)})
+    if len(divs) > 12:
+        return ", ".join(map(str, divs[:6])) + ", ..., " + ", ".join(map(str, divs[-3:]))
+    return ", ".join(map(str, divs))
