@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Literal
+import math
+from typing import Annotated, Literal
 
 from pydantic import ConfigDict, Field, model_validator
 
 from podsim.spec.base import Spec
+from podsim.spec.errors import FieldError
 from podsim.spec.figure import figure
 
 TopologyKind = Literal["switched", "full_mesh", "nd_full_mesh", "torus"]
@@ -27,8 +29,8 @@ class LevelSpec(Spec):
     kind: TopologyKind = "switched"
     scale_up: bool = Field(default=False, description="part of the scale-up (load/store) fabric")
     tiers: int = Field(default=1, ge=1, description="switch tiers for 'switched'")
-    dims: tuple[int, ...] | None = Field(
-        default=None, description="per-dimension sizes for torus / nd_full_mesh"
+    dims: tuple[Annotated[int, Field(ge=1)], ...] | None = Field(
+        default=None, min_length=1, description="per-dimension sizes for torus / nd_full_mesh"
     )
     bandwidth: figure("bandwidth", positive=True)
     latency: figure("time")
@@ -41,6 +43,27 @@ class LevelSpec(Spec):
         default="generic",
         description="key into catalog calibration/links.yaml (achieved/line-rate efficiencies)",
     )
+
+    @model_validator(mode="after")
+    def _dims(self) -> LevelSpec:
+        if self.dims is None:
+            return self
+        if self.kind not in ("torus", "nd_full_mesh"):
+            raise FieldError(
+                f"dims are the shape of a torus or nD full mesh, but this level is '{self.kind}'",
+                field="dims",
+                value=list(self.dims),
+                allowed="no dims, or kind torus / nd_full_mesh",
+            )
+        if math.prod(self.dims) != self.size:
+            raise FieldError(
+                f"dims {'x'.join(map(str, self.dims))} hold {math.prod(self.dims):,} chips, "
+                f"not the level's size {self.size:,}",
+                field="dims",
+                value=list(self.dims),
+                allowed=f"sizes whose product is {self.size:,}",
+            )
+        return self
 
 
 class PhysicalSpec(Spec):
@@ -68,6 +91,17 @@ class PhysicalSpec(Spec):
     reported_cabinets: figure("count", positive=True) | None = None
     reported_cost: figure("money", positive=True) | None = None
 
+    @model_validator(mode="after")
+    def _pue(self) -> PhysicalSpec:
+        if self.pue is not None and self.pue.value < 1.0:
+            raise FieldError(
+                "PUE is facility power over IT power, so it is never below 1",
+                field="pue",
+                value=self.pue.value,
+                allowed="1 or more (1.1-1.6 for AI halls)",
+            )
+        return self
+
 
 class SystemSpec(Spec):
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -86,14 +120,48 @@ class SystemSpec(Spec):
     @model_validator(mode="after")
     def _levels(self) -> SystemSpec:
         prev = 1
+        seen: dict[str, int] = {}
         for i, lv in enumerate(self.levels):
+            if lv.name in seen:
+                raise FieldError(
+                    f"level name '{lv.name}' is used by levels[{seen[lv.name]}] too",
+                    field=f"levels.{i}.name",
+                    value=lv.name,
+                    allowed="a name no other level of this system has",
+                )
+            seen[lv.name] = i
             if lv.size < prev or lv.size % prev != 0:
-                raise ValueError(
-                    f"levels[{i}].size {lv.size} must be a multiple of the inner level's size {prev}"
+                raise FieldError(
+                    f"must be a multiple of the inner level's size {prev:,} "
+                    "(each level is whole groups of the one inside it)",
+                    field=f"levels.{i}.size",
+                    value=lv.size,
+                    allowed=f"a multiple of {prev:,}",
                 )
             prev = lv.size
-        if self.chips % self.levels[0].size != 0 and self.chips > self.levels[0].size:
-            raise ValueError(
-                f"chips {self.chips} is not a multiple of levels[0].size {self.levels[0].size}"
+        out = next((i for i, lv in enumerate(self.levels) if not lv.scale_up), len(self.levels))
+        for i, lv in enumerate(self.levels[out + 1 :], start=out + 1):
+            if lv.scale_up:
+                raise FieldError(
+                    f"level '{lv.name}' is scale-up but sits outside the scale-out level "
+                    f"'{self.levels[out].name}': the scale-up fabric is the innermost levels",
+                    field=f"levels.{i}.scale_up",
+                    value=True,
+                    allowed="scale_up true only on levels inside every scale-out level",
+                )
+        first, top = self.levels[0].size, self.levels[-1].size
+        if self.chips > top:
+            raise FieldError(
+                f"more chips than the outermost level holds ({top:,})",
+                field="chips",
+                value=self.chips,
+                allowed=f"1 to {top:,}",
+            )
+        if self.chips % first != 0 and self.chips > first:
+            raise FieldError(
+                f"not a whole number of '{self.levels[0].name}' groups of {first:,} chips",
+                field="chips",
+                value=self.chips,
+                allowed=f"at most {first:,} (one partial group) or a multiple of {first:,}",
             )
         return self
