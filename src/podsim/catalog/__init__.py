@@ -58,7 +58,22 @@ def _parse(cls: type, doc: Any, *, file: str, what: str):
 
 
 def load_chip_file(path: str | Path) -> ChipSpec:
-    return _parse(ChipSpec, read_mapping_file(path, what="chip file"), file=str(path), what="chip")
+    spec = _parse(ChipSpec, read_mapping_file(path, what="chip file"), file=str(path), what="chip")
+    # the platform is read only when a validation case runs on the chip: name a missing one
+    # now, not as an unknown system there (its file is not loaded here: it names this chip)
+    plat = spec.platform
+    if (
+        plat is not None
+        and not (DATA / "systems" / f"{plat}.yaml").exists()
+        and not (plat.endswith((".yaml", ".yml", ".json")) and Path(plat).is_file())
+    ):
+        raise CatalogError(
+            f"unknown platform system '{plat}'",
+            file=str(path),
+            field="platform",
+            allowed="a catalog system id (" + ", ".join(system_ids()) + ") or a system file",
+        )
+    return spec
 
 
 def load_system_file(path: str | Path) -> SystemSpec:

@@ -21,6 +21,10 @@ BYTES_PER_ELEMENT: dict[str, float] = {
     "fp4": 0.5,
 }
 
+# A bound far beyond any chip (288 GB in 2025), so that a mistyped capacity is an error naming
+# the field instead of an integer overflow when the serving model counts the sequences it holds.
+MAX_HBM_BYTES = 1e15
+
 
 class ChipSpec(Spec):
     """One accelerator package as it is sold (a dual-die 910C or B200 is one chip)."""
@@ -37,7 +41,7 @@ class ChipSpec(Spec):
     flops: dict[Precision, figure("flops", positive=True)] = Field(
         description="dense peak FLOP/s (or OP/s for int8) per precision; never sparse"
     )
-    hbm_capacity: figure("bytes", positive=True)
+    hbm_capacity: figure("bytes", positive=True, most=MAX_HBM_BYTES, unit=" B (1 PB)")
     hbm_bandwidth: figure("bandwidth", positive=True)
     scale_up_bandwidth: figure("bandwidth", positive=True) = Field(
         description="per chip, one direction"

@@ -67,13 +67,16 @@ def _to_figure(raw: Any, dim: Dimension, nonnegative: bool = True) -> Any:
     return out
 
 
-def figure(dim: Dimension, *, positive: bool = False):
-    """An annotated Figure type that parses its value with the given dimension."""
+def figure(dim: Dimension, *, positive: bool = False, most: float | None = None, unit: str = ""):
+    """An annotated Figure type that parses its value with the given dimension; ``most`` (SI,
+    written ``unit`` in messages) bounds it where a larger value would overflow the model."""
 
     def _v(raw: Any) -> Any:
         out = _to_figure(raw, dim)
         if positive and isinstance(out, dict) and out["value"] <= 0:
             raise ValueError(f"must be positive (got {raw.get('value')!r})")
+        if most is not None and isinstance(out, dict) and out["value"] > most:
+            raise ValueError(f"must be at most {most:g}{unit} (got {raw.get('value')!r})")
         return out
 
     return Annotated[Figure, BeforeValidator(_v)]
