@@ -165,14 +165,36 @@ def test_128_nvl72_racks_equal_the_cluster_at_9216() -> None:
 
 @pytest.mark.parametrize(
     ("system_id", "chips"),
-    [("atlas-950-superpod", 100), ("gb200-nvl72-cluster", 100), ("cloudmatrix-384-cluster", 400)],
+    [("atlas-950-superpod", 67), ("gb200-nvl72-cluster", 73), ("cloudmatrix-384-cluster", 392)],
 )
 def test_chip_count_that_does_not_fill_groups_is_rejected(system_id: str, chips: int) -> None:
+    """Neither whole groups nor an even share of groups each at least half used (392 NPUs on
+    CloudMatrix 384 pods: two halves of 196, not whole 8-NPU nodes)."""
     s = _load(system_id)
     with pytest.raises(PodsimError, match="chips") as err:
         s.scaled(chips)
     assert err.value.field == "chips"
     assert str(chips) in str(err.value)
+
+
+@pytest.mark.parametrize(
+    ("system_id", "chips", "groups", "per_group"),
+    [
+        ("gb200-nvl72-cluster", 256, 4, 64),  # NVIDIA's 256-GPU GB200 runs: 4 racks of 64
+        ("gb200-nvl72-cluster", 5120, 80, 64),
+        ("cloudmatrix-384-cluster", 400, 2, 200),  # whole 8-NPU nodes in each supernode
+        ("atlas-950-superpod", 100, 2, 50),
+    ],
+)
+def test_a_count_between_whole_groups_spreads_evenly_over_the_fewest(
+    system_id: str, chips: int, groups: int, per_group: int
+) -> None:
+    s = _load(system_id).scaled(chips)
+    assert s.chips == chips
+    inner = [lv for lv in s.levels if lv.size < chips]
+    assert inner[-1].size == per_group and chips // inner[-1].size == groups
+    assert all(lv.size % inner[0].size == 0 for lv in s.levels)  # levels still nest
+    assert s.peak_flops("bf16") == pytest.approx(chips * s.chip.peak_flops("bf16"))
 
 
 def test_chip_count_above_the_structure_is_rejected() -> None:

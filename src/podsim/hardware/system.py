@@ -74,7 +74,9 @@ class System:
 
         Inner levels keep their nominal size while ``chips`` fills whole groups of them; a level
         at least as large as ``chips`` shrinks to ``chips``; the outermost level always spans
-        ``chips`` (up to ``max_chips``). Torus / nD-full-mesh dimensions are re-fitted.
+        ``chips`` (up to ``max_chips``). A count that fills no whole number of groups spreads
+        evenly over the fewest groups that hold it, each partly used (``gb200-nvl72-cluster:256``:
+        4 racks of 64 GPUs). Torus / nD-full-mesh dimensions are re-fitted.
         """
         if isinstance(chips, bool) or not isinstance(chips, int | np.integer):
             raise SpecError("chip count must be a whole number", field="chips", value=chips)
@@ -98,13 +100,29 @@ class System:
             last = i == len(nominal) - 1
             size = chips if last or lv.size >= chips else lv.size
             if size % prev != 0:
-                raise SpecError(
-                    f"{chips:,} chips do not fill whole groups of level '{nominal[i - 1].name}' "
-                    f"({prev:,} chips each) of system '{self.id}'",
-                    field="chips",
-                    value=chips,
-                    allowed=f"a multiple of {prev:,} (or at most {prev:,})",
-                )
+                # not a whole number of inner groups: a job spreads evenly over the fewest groups
+                # that share it, each at least half used (256 GPUs on NVL72 racks: 4 racks of
+                # 64; 5,120: 80 racks of 64, as NVIDIA's GB200 runs of those sizes are laid out),
+                # each holding a whole number of what lies inside it
+                below = levels[-2].size if len(levels) > 1 else 1
+                fits = [
+                    k
+                    for k in range(-(-size // prev), size // max(-(-prev // 2), 1) + 1)
+                    if size % k == 0 and (size // k) % below == 0
+                ]
+                if not fits:
+                    raise SpecError(
+                        f"{chips:,} chips neither fill whole groups of level "
+                        f"'{nominal[i - 1].name}' ({prev:,} chips each) of system '{self.id}' "
+                        "nor share groups evenly with each at least half used",
+                        field="chips",
+                        value=chips,
+                        allowed=f"a multiple of {prev:,}, at most {prev:,}, or a count that "
+                        f"groups of {-(-prev // 2):,} to {prev:,} chips share evenly",
+                    )
+                g = size // fits[0]
+                levels[-1] = _resized(levels[-1], g, levels[-2] if len(levels) > 1 else None)
+                prev = g
             levels.append(_resized(lv, size, levels[-1] if levels else None))
             prev = size
         return replace(self, chips=chips, levels=tuple(levels), nominal_levels=nominal)
