@@ -170,8 +170,9 @@ def test_unknown_system_exit_2_one_line(monkeypatch, capsys) -> None:
 
 
 def test_bad_count_exit_2(monkeypatch, capsys) -> None:
-    code, err = _run_main(monkeypatch, capsys, "compare", f"{BASE}:12")
-    assert code == 2 and len(err.strip().splitlines()) == 1 and "12" in err
+    # 13 GPUs of 8-GPU nodes: neither whole nodes nor an even share of two
+    code, err = _run_main(monkeypatch, capsys, "compare", f"{BASE}:13")
+    assert code == 2 and len(err.strip().splitlines()) == 1 and "13" in err
     code, err = _run_main(monkeypatch, capsys, "compare", f"{BASE}:lots")
     assert code == 2 and "lots" in err
 
