@@ -249,3 +249,20 @@ def test_a_choice_outside_the_allowed_values_lists_them_once_and_a_bare_target_e
     assert latency_target("2", "ttft") == pytest.approx(2.0)
     with pytest.raises(PodsimError, match="1e400 ms"):
         latency_target("1e400", "tpot")
+
+
+def test_facility_plan_options_without_a_model_and_goodput_of_a_plan_that_cannot_fit() -> None:
+    from typer.testing import CliRunner
+
+    from podsim.cli.main import app
+    from podsim.errors import PlanError
+
+    run = CliRunner().invoke
+    res = run(app, ["facility", "gb200-nvl72", "--tp", "8"])  # would be silently ignored
+    assert isinstance(res.exception, SpecError) and res.exception.field == "tp"
+    assert "--model" in str(res.exception)
+    assert run(app, ["facility", "gb200-nvl72"]).exit_code == 0
+    # goodput prints its figures, then fails like train: a plan that does not fit cannot run
+    res = run(app, ["goodput", "--model", "llama3.1-405b", "--system", "gb200-nvl72-cluster:72"])
+    assert isinstance(res.exception, PlanError) and "does not fit" in str(res.exception)
+    assert "ETTR" in res.output

@@ -28,7 +28,24 @@ def _q(v, dim: str, lower: bool = False) -> str:
     return ("≥ " + s) if lower else s
 
 
+PLAN_OPTIONS = (
+    "tp",
+    "pp",
+    "vpp",
+    "cp",
+    "ep",
+    "zero",
+    "recompute",
+    "micro_batch",
+    "global_batch",
+    "seq_len",
+    "precision",
+    "uneven_pp",
+)
+
+
 def facility(
+    ctx: typer.Context,
     systems: list[str] = typer.Argument(..., help="catalog system ids, YAML paths, or id:N"),
     chips: int = typer.Option(None, help="chips for every system without :N"),
     model: str = typer.Option(
@@ -80,6 +97,20 @@ def facility(
             value=target_tokens,
             allowed="--target-tokens with --model (and a plan) or --tokens-per-s",
         )
+    if model is None:
+        # the plan options describe the --model workload; without one they would be ignored
+        given = [
+            p
+            for p in PLAN_OPTIONS
+            if getattr(ctx.get_parameter_source(p), "name", None) == "COMMANDLINE"
+        ]
+        if given:
+            raise SpecError(
+                "plan options describe a --model workload, and none is given",
+                field=given[0].replace("_", "-"),
+                value=ctx.params[given[0]],
+                allowed="--model M with the plan options, or no plan options",
+            )
     if checkpoint not in MODES:
         raise SpecError(
             "unknown checkpoint mode",

@@ -9,7 +9,7 @@ import typer
 from podsim import catalog
 from podsim.cli.output import console, emit_json, table
 from podsim.cli.train_options import training_spec
-from podsim.errors import SpecError
+from podsim.errors import PlanError, SpecError
 from podsim.hardware.resolve import resolve_system_arg
 from podsim.reliability.checkpoint import MODES
 from podsim.reliability.goodput import goodput_for_job
@@ -99,6 +99,7 @@ def goodput(
                 **({} if pt.fits else {"warning": "the plan does not fit in memory"}),
             }
         )
+        _fail_if_not_fit(pt.fits)
         return
     console.print(
         f"[bold]{m.name}[/] on [bold]{sysm.name}[/] ({n:,} chips) for {days:g} days; "
@@ -179,6 +180,17 @@ def goodput(
         )
     for note in rep.notes:
         console.print(f"[yellow]{note}[/]")
+    _fail_if_not_fit(pt.fits)
+
+
+def _fail_if_not_fit(fits: bool) -> None:
+    """A plan that does not fit cannot run: exit 2 after the figures, as `podsim train` does."""
+    if not fits:
+        raise PlanError(
+            "the plan does not fit in memory, so the job cannot run as planned; the figures "
+            "above assume it did",
+            field="plan",
+        )
 
 
 def register(app: typer.Typer) -> None:
