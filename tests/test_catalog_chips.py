@@ -71,7 +71,7 @@ PLATFORM = {
     "h100-sxm": "dgx-h100-cluster",
     "h800": "dgx-h100-cluster",
     "h200": "dgx-h100-cluster",
-    "h20": "dgx-h100-cluster",
+    "h20": "hgx-h20-cluster",  # half the NICs of an HGX H100 node (LMSYS / Ant Group)
     "gh200": "dgx-h100-cluster",
     "b200": "dgx-b200-cluster",
     "b300": "dgx-b200-cluster",

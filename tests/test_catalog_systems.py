@@ -31,6 +31,7 @@ EXPECTED = [
     "gb200-nvl72-cluster",
     "gb300-nvl72-cluster",
     "dgx-h100-cluster",
+    "hgx-h20-cluster",
     "dgx-b200-cluster",
     "dgx-a100-cluster",
     "mi300x-cluster",
@@ -314,3 +315,12 @@ def test_level_sizes_must_nest(tmp_path: Path) -> None:
     doc["chips"] = 1020
     with pytest.raises(PodsimError, match="size"):
         catalog.load_system_file(_write(tmp_path, doc))
+
+
+def test_the_h20_cluster_is_an_h100_node_with_a_seventh_of_the_compute_and_half_the_nics() -> None:
+    h20, h100 = _load("hgx-h20-cluster"), _load("dgx-h100-cluster")
+    assert h20.scale_up_domain == h100.scale_up_domain == 8
+    assert h20.scale_up_bandwidth == h100.scale_up_bandwidth
+    assert h20.scale_out_bandwidth == pytest.approx(h100.scale_out_bandwidth / 2)
+    assert h20.chip.peak_flops("fp8") / h100.chip.peak_flops("fp8") == pytest.approx(0.15, abs=0.01)
+    assert h20.chip.hbm_bandwidth.value > h100.chip.hbm_bandwidth.value
