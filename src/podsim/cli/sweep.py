@@ -19,6 +19,20 @@ sweep_app = typer.Typer(
 )
 
 
+def _out_dir(out: str) -> Path:
+    """The results directory of ``--out`` (an empty value is not the current directory)."""
+    from podsim.errors import SpecError
+
+    if not out.strip():
+        raise SpecError(
+            "empty results directory",
+            field="out",
+            value=out,
+            allowed="a directory path (use . for the current directory)",
+        )
+    return Path(out)
+
+
 def _num(x, fmt: str = "{:,.1f}") -> str:
     try:
         v = float(x)
@@ -45,7 +59,7 @@ def sweep_run(
         ...,
         help="sweep spec: a YAML file, or a built-in sweep (podsim catalog sweeps)",
     ),
-    out: Path = typer.Option(Path("podsim-sweep"), help="results directory (created; resumed)"),
+    out: str = typer.Option("podsim-sweep", help="results directory (created; resumed)"),
     workers: int = typer.Option(None, help="local worker processes (default: one per CPU, <= 8)"),
     backend: str = typer.Option("local", help="local | ray (pip install the ray extra of podsim)"),
     fresh: bool = typer.Option(False, help="recompute the spec's points already stored"),
@@ -59,6 +73,7 @@ def sweep_run(
     from podsim.errors import Interrupted
     from podsim.sweep import load_sweep, run_sweep
 
+    out = _out_dir(out)
     s = load_sweep(spec)
     kw = dict(workers=workers, backend=backend, fresh=fresh, prune=prune)
     finished = 0
@@ -155,7 +170,7 @@ def _records(frame) -> list[dict]:
 @sweep_app.command("query")
 def sweep_query(
     sql: str = typer.Argument(..., help="SQL over the table 'results' (DuckDB dialect)"),
-    out: Path = typer.Option(Path("podsim-sweep"), help="results directory of a sweep"),
+    out: str = typer.Option("podsim-sweep", help="results directory of a sweep"),
     limit: int = typer.Option(50, help="rows to print (all with --json)"),
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
@@ -165,7 +180,7 @@ def sweep_query(
 
     if limit < 1:
         raise SpecError("must be at least 1", field="limit", value=limit)
-    frame = query(out, sql)
+    frame = query(_out_dir(out), sql)
     if as_json:
         emit_json(_records(frame))
         return
