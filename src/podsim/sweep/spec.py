@@ -13,7 +13,7 @@ whole parallel-plan space of that point (:mod:`podsim.planner`). Example::
     top: 3
 
 Serving sweeps vary ``input_len``, ``output_len``, ``precision``, ``kv_precision``, ``tpot`` /
-``ttft`` targets (``null`` for none), ``phase``, ``draft_tokens`` and ``prefix_hit`` (the
+``ttft`` targets (with a unit, ``'50 ms'``, or ``null`` for none), ``phase``, ``draft_tokens`` and ``prefix_hit`` (the
 fraction of each prompt in the prefix cache). Every list is an axis;
 a scalar is a one-value axis. Model and system files named with a relative path are looked up
 beside the spec file first.
@@ -25,7 +25,15 @@ import re
 from pathlib import Path
 from typing import Annotated, Any, Literal, get_args
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PrivateAttr, ValidationError
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    field_serializer,
+)
 
 from podsim.errors import SpecError
 from podsim.io import read_mapping_file
@@ -39,8 +47,8 @@ from podsim.spec.jobs import ServePrecision, TrainPrecision
 
 
 def _listify(v: Any) -> Any:
-    """A scalar axis is a one-value list."""
-    return v if isinstance(v, list) else [v]
+    """A scalar axis is a one-value list (a mapping is neither: it is reported as it is)."""
+    return v if isinstance(v, list | dict) else [v]
 
 
 def axis(item):
@@ -54,6 +62,9 @@ Sequences = Annotated[jobs.Sequences, Field(strict=True)]
 DraftTokens = Annotated[jobs.DraftTokens, Field(strict=True)]
 Fraction = Annotated[float, Field(ge=0.0, lt=1.0, strict=True, allow_inf_nan=False)]
 Time = quantity("time")
+# a bare number is seconds in a spec file but milliseconds for `--tpot`: a target needs its unit
+LATENCY_FIELDS = ("tpot", "ttft")
+LATENCY_EXAMPLE = {"tpot": "'50 ms'", "ttft": "'2 s'"}
 
 # what the jobs and the planner accept (one definition each)
 TRAIN_PRECISIONS = get_args(TrainPrecision)
@@ -91,6 +102,11 @@ class SweepSpec(BaseModel):
     draft_tokens: axis(DraftTokens) = [0]
     prefix_hit: axis(Fraction) = [0.0]
     _source: str | None = PrivateAttr(default=None)
+
+    @field_serializer(*LATENCY_FIELDS)
+    def _targets_with_unit(self, v: list[float | None]) -> list[str | None]:
+        """Targets dump with their unit, so a dumped spec parses back to the same targets."""
+        return [None if x is None else f"{x!r} s" for x in v]
 
     @property
     def source(self) -> str | None:
@@ -180,11 +196,34 @@ def parse_sweep(raw: Any, *, file: str | None = None) -> SweepSpec:
             raise SpecError(
                 "unknown field in sweep", file=file, field=str(name), allowed=", ".join(fields)
             )
-    for name in REQUIRED_VALUES:
-        if name in raw and (raw[name] is None or raw[name] == []):
+    for name in (f for f in fields if f not in ("kind", "top", "objective")):  # the axes
+        if name in raw and (raw[name] == [] or (raw[name] is None and name in REQUIRED_VALUES)):
             raise SpecError(
-                "an axis needs at least one value", file=file, field=name, value=raw[name]
+                "an axis needs at least one value"
+                + ("" if name in REQUIRED_VALUES else " (null for none)"),
+                file=file,
+                field=name,
+                value=raw[name],
             )
+        if isinstance(raw[name] if name in raw else None, dict):
+            raise SpecError(
+                "an axis is a list of values (or one value), not a mapping",
+                file=file,
+                field=name,
+                value=raw[name],
+            )
+    for name in LATENCY_FIELDS:
+        vals = raw.get(name)
+        for v in vals if isinstance(vals, list) else [vals]:
+            if isinstance(v, int | float) and not isinstance(v, bool):
+                raise SpecError(
+                    "a latency target needs its unit (a bare number is seconds in a spec "
+                    "file but milliseconds for --tpot on the command line)",
+                    file=file,
+                    field=name,
+                    value=v,
+                    allowed=f"a time such as {LATENCY_EXAMPLE[name]}, or null for none",
+                )
     if file is not None:
         base = Path(file).parent
         raw = dict(raw)
