@@ -4,6 +4,9 @@ line, exit code 2), never a traceback or a silent wrong answer."""
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pytest
 import yaml
 from typer.testing import CliRunner
@@ -79,3 +82,102 @@ def test_an_empty_out_is_not_the_current_directory(tmp_path, monkeypatch):
         e = _error(args)
         assert e.field == "out" and "empty" in e.message, str(e)
     assert list(tmp_path.iterdir()) == [spec]  # nothing written into the current directory
+
+
+# --- claims files -----------------------------------------------------------------------------
+
+
+def _claims_file(tmp_path: Path, recompute, value="1 EFLOPS", dim="flops") -> str:
+    claim = {
+        "id": "a",
+        "subject": "dgx-h100-cluster",
+        "claim": "a claim",
+        "claimed": {
+            "value": value,
+            "dim": dim,
+            "source": "nvidia-h100-datasheet",
+            "basis": "vendor-claim",
+        },
+        "recompute": recompute,
+        "tolerance": 0.05,
+        "sources": ["nvidia-h100-datasheet"],
+    }
+    p = tmp_path / "claims.yaml"
+    p.write_text(yaml.safe_dump({"claims": [claim]}))
+    return str(p)
+
+
+PEAK = {"formula": "peak_flops", "system": "dgx-h100-cluster", "precision": "bf16"}
+CHIPS = {"formula": "chips", "system": "dgx-h100-cluster"}
+
+
+@pytest.mark.parametrize(
+    ("recompute", "field", "needle"),
+    [
+        # a misspelt optional argument was ignored: the claim was checked on the whole system
+        ({**PEAK, "chps": 1024}, "claims.0.recompute.chps", "chips"),
+        (
+            {"formula": "peak_flops", "system": "dgx-h100-cluster"},
+            "claims.0.recompute.precision",
+            "precision",
+        ),
+        (
+            {"formula": "ratio", "numerator": CHIPS, "denominator": CHIPS, "context": 5},
+            "claims.0.recompute.context",
+            "label",
+        ),
+        (
+            {"formula": "ratio", "numerator": CHIPS, "denominator": CHIPS, "context": [5]},
+            "claims.0.recompute.context.0",
+            "label",
+        ),
+        (
+            {"formula": "ratio", "numerator": 3, "denominator": CHIPS},
+            "claims.0.recompute.numerator",
+            "formula",
+        ),
+        (
+            {"formula": "ratio", "numerator": {**CHIPS, "formula": "chipz"}, "denominator": CHIPS},
+            "claims.0.recompute.numerator.formula",
+            "peak_flops",
+        ),
+        ({**CHIPS, "fallback": 5}, "claims.0.recompute.fallback", "comparator"),
+        (
+            {"formula": "ratio", "numerator": CHIPS, "denominator": CHIPS, "label": "x"},
+            "claims.0.recompute.label",
+            "context",
+        ),
+    ],
+)
+def test_a_recompute_with_a_wrong_argument_is_named_before_checking(
+    tmp_path, recompute, field, needle
+):
+    e = _error(["claims", "--file", _claims_file(tmp_path, recompute, "2x", "ratio")])
+    assert e.field == field and needle in str(e), str(e)
+
+
+def test_a_context_ratio_with_a_label_and_the_builtin_claims_still_load(tmp_path):
+    ctx = [{"label": "per chip", "numerator": CHIPS, "denominator": CHIPS}]
+    rec = {"formula": "ratio", "numerator": CHIPS, "denominator": CHIPS, "context": ctx}
+    res = runner.invoke(
+        app, ["claims", "--file", _claims_file(tmp_path, rec, "1x", "ratio"), "--json"]
+    )
+    assert res.exit_code == 0, res.output
+    assert "per chip: 1x" in json.loads(res.output)[0]["detail"]
+    assert runner.invoke(app, ["claims", "--details"]).exit_code == 0
+
+
+def test_rivals_with_an_unknown_precision_is_not_computable_not_a_traceback(tmp_path):
+    rec = {"formula": "rivals", "a": "gb200-nvl72", "b": "cloudmatrix-384", "precision": "fp7"}
+    res = runner.invoke(
+        app, ["claims", "--file", _claims_file(tmp_path, rec, "1x", "ratio"), "--json"]
+    )
+    assert res.exit_code == 0, res.exception
+    (r,) = json.loads(res.output)
+    assert r["verdict"] == "not computable" and "fp7" in r["reason"] and "bf16" in r["reason"]
+
+
+@pytest.mark.parametrize("value", ["nanx", "infx", "-inf"])
+def test_a_non_finite_claimed_ratio_is_an_error(tmp_path, value):
+    e = _error(["claims", "--file", _claims_file(tmp_path, CHIPS, value, "ratio")])
+    assert e.field == "claims.0.claimed" and "finite" in str(e), str(e)

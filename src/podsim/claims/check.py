@@ -36,7 +36,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from pydantic import ValidationError
 
@@ -153,14 +153,77 @@ class Context:
 
 
 FORMULAS: dict[str, Callable[[dict[str, Any], Context], Recomputed]] = {}
+# formula -> (required arguments, optional arguments); checked when a claims file is loaded
+FORMULA_ARGS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {}
+# arguments that are themselves recomputes, and one that is a list of ratios
+NESTED_ARGS = ("numerator", "denominator")
+CONTEXT_ARG = "context"
 
 
-def formula(name: str):
+def formula(name: str, required: tuple[str, ...] = (), optional: tuple[str, ...] = ()):
     def deco(fn: Callable[[dict[str, Any], Context], Recomputed]):
         FORMULAS[name] = fn
+        FORMULA_ARGS[name] = (required, optional)
         return fn
 
     return deco
+
+
+def check_recompute(spec: Any, where: str, *, file: str | None = None) -> None:
+    """A recompute's shape, before anything is computed: a mapping naming a known formula
+    (or ``{comparator: key}``) with the formula's arguments and no others -- a misspelt
+    optional argument (``chps: 1024``) would otherwise be ignored and the claim checked
+    against the wrong figure. Nested recomputes (``numerator``, ``denominator``,
+    ``fallback``) and ratio ``context`` entries are checked too. SpecError names the field."""
+
+    def fail(msg: str, field: str, value: Any = None, allowed: str | None = None) -> NoReturn:
+        raise SpecError(msg, file=file, field=field, value=value, allowed=allowed)
+
+    if not isinstance(spec, dict):
+        fail(
+            "a recompute must be a mapping",
+            where,
+            spec,
+            "{formula: NAME, ...arguments} or {comparator: KEY}",
+        )
+    if "fallback" in spec:
+        check_recompute(spec["fallback"], f"{where}.fallback", file=file)
+    body = {k: v for k, v in spec.items() if k != "fallback"}
+    if "comparator" in body and "formula" not in body:
+        body = {"formula": "comparator", "key": body.pop("comparator"), **body}
+    name = body.get("formula")
+    if not isinstance(name, str) or name not in FORMULAS:
+        fail("unknown formula", f"{where}.formula", name, ", ".join(sorted(FORMULAS)))
+    required, optional = FORMULA_ARGS[name]
+    allowed = ", ".join((*required, *optional)) or "none"
+    for arg in body:
+        if arg != "formula" and arg not in required + optional:
+            fail(f"not an argument of formula '{name}'", f"{where}.{arg}", allowed=allowed)
+    for arg in required:
+        if arg not in body:
+            fail(f"formula '{name}' needs this argument", f"{where}.{arg}", allowed=allowed)
+    for arg in NESTED_ARGS:
+        if arg in body:
+            check_recompute(body[arg], f"{where}.{arg}", file=file)
+    if CONTEXT_ARG in body:
+        ctx = body[CONTEXT_ARG]
+        if not isinstance(ctx, list):
+            fail(
+                "context is a list of ratios",
+                f"{where}.context",
+                ctx,
+                "[{label, numerator, denominator}, ...]",
+            )
+        for i, entry in enumerate(ctx):
+            if not isinstance(entry, dict):
+                fail(
+                    "a context entry is a mapping",
+                    f"{where}.context.{i}",
+                    entry,
+                    "{label, numerator, denominator}",
+                )
+            ratio = {k: v for k, v in entry.items() if k != "label"}
+            check_recompute({"formula": "ratio", **ratio}, f"{where}.context.{i}", file=file)
 
 
 def _arg(args: dict[str, Any], name: str) -> Any:
@@ -183,7 +246,7 @@ def _tf(x: float) -> str:
 # ---------------------------------------------------------------- formulas
 
 
-@formula("chips")
+@formula("chips", ("system",), ("pod",))
 def _chips(args: dict[str, Any], ctx: Context) -> Recomputed:
     s = ctx.system(_arg(args, "system"))
     detail = f"{s.id}: {s.chips:,} x {s.chip.name}"
@@ -193,7 +256,7 @@ def _chips(args: dict[str, Any], ctx: Context) -> Recomputed:
     return Recomputed(float(s.chips), "count", detail)
 
 
-@formula("pods")
+@formula("pods", ("system", "pod"))
 def _pods(args: dict[str, Any], ctx: Context) -> Recomputed:
     s = ctx.system(_arg(args, "system"))
     pod = ctx.system(_arg(args, "pod"))
@@ -217,7 +280,7 @@ def _peak_detail(chip: ChipSpec, p: str) -> tuple[float, str, tuple[str, ...]]:
     )
 
 
-@formula("peak_flops")
+@formula("peak_flops", ("system", "precision"), ("chips",))
 def _peak_flops(args: dict[str, Any], ctx: Context) -> Recomputed:
     s = ctx.system(_arg(args, "system"), args.get("chips"))
     p = _precision(args)
@@ -231,7 +294,7 @@ def _peak_flops(args: dict[str, Any], ctx: Context) -> Recomputed:
     )
 
 
-@formula("chip_peak_flops")
+@formula("chip_peak_flops", ("chip", "precision"), ("substitute",))
 def _chip_peak(args: dict[str, Any], ctx: Context) -> Recomputed:
     chip = ctx.chip(_arg(args, "chip"))
     p = _precision(args)
@@ -255,7 +318,7 @@ def _chip_peak(args: dict[str, Any], ctx: Context) -> Recomputed:
     )
 
 
-@formula("hbm_total")
+@formula("hbm_total", ("system",), ("chips",))
 def _hbm_total(args: dict[str, Any], ctx: Context) -> Recomputed:
     s = ctx.system(_arg(args, "system"), args.get("chips"))
     per = s.chip.hbm_capacity.value
@@ -272,7 +335,7 @@ def _hbm_total(args: dict[str, Any], ctx: Context) -> Recomputed:
     return Recomputed(total, "bytes", detail, cands, (s.chip.hbm_capacity.source,))
 
 
-@formula("scale_up_total_bandwidth")
+@formula("scale_up_total_bandwidth", ("system",), ("chips",))
 def _su_total(args: dict[str, Any], ctx: Context) -> Recomputed:
     s = ctx.system(_arg(args, "system"), args.get("chips"))
     per = s.scale_up_bandwidth
@@ -297,7 +360,7 @@ def _plant(ctx: Context, args: dict[str, Any]):
     return s, plant(s)
 
 
-@formula("cabinets")
+@formula("cabinets", ("system",), ("chips",))
 def _cabinets(args: dict[str, Any], ctx: Context) -> Recomputed:
     s, pl = _plant(ctx, args)
     if pl.cabinets.value is None:
@@ -314,7 +377,7 @@ def _cabinets(args: dict[str, Any], ctx: Context) -> Recomputed:
     return Recomputed(float(pl.cabinets.value), "count", detail, sources=pl.cabinets.sources)
 
 
-@formula("floor_area")
+@formula("floor_area", ("system",), ("chips",))
 def _floor_area(args: dict[str, Any], ctx: Context) -> Recomputed:
     s, pl = _plant(ctx, args)
     if pl.floor_area.value is None:
@@ -335,7 +398,7 @@ def _floor_area(args: dict[str, Any], ctx: Context) -> Recomputed:
     )
 
 
-@formula("comparator")
+@formula("comparator", ("key",))
 def _comparator(args: dict[str, Any], ctx: Context) -> Recomputed:
     key = str(_arg(args, "key"))
     if key not in ctx.comparators:
@@ -354,7 +417,7 @@ def _fmt(v: float, dim: str) -> str:
     return format_quantity(v, dim)  # type: ignore[arg-type]
 
 
-@formula("ratio")
+@formula("ratio", ("numerator", "denominator"), ("context",))
 def _ratio(args: dict[str, Any], ctx: Context) -> Recomputed:
     num = ctx.evaluate(_arg(args, "numerator"))
     den = ctx.evaluate(_arg(args, "denominator"))
@@ -400,12 +463,12 @@ def _power(s: System) -> tuple[float | None, str]:
     return None, f"unknown (catalog lacks {', '.join(pl.power.it.missing)})"
 
 
-@formula("rivals")
+@formula("rivals", ("a", "b"), ("precision",))
 def _rivals(args: dict[str, Any], ctx: Context) -> Recomputed:
     """System A vs B: the claim holds if A at least matches B on compute, HBM and scale-up BW."""
     a = ctx.system(_arg(args, "a"))
     b = ctx.system(_arg(args, "b"))
-    p = str(args.get("precision", "bf16"))
+    p = _precision({"precision": args.get("precision", "bf16")})
     pairs = {
         f"{p.upper()} compute": (a.peak_flops(p), b.peak_flops(p), "flops"),
         "HBM capacity": (a.hbm_capacity, b.hbm_capacity, "bytes"),
@@ -576,13 +639,7 @@ def load_claims(path: str | Path | None = None) -> ClaimsFile:
     except ValidationError as exc:
         raise spec_error(exc, file=str(p), what="claims file") from None
     for i, c in enumerate(cf.claims):
-        if c.recompute["formula"] not in FORMULAS:
-            raise SpecError(
-                f"unknown formula '{c.recompute['formula']}' in claim '{c.id}'",
-                file=str(p),
-                field=f"claims.{i}.recompute.formula",
-                allowed=", ".join(sorted(FORMULAS)),
-            )
+        check_recompute(c.recompute, f"claims.{i}.recompute", file=str(p))
     return cf
 
 

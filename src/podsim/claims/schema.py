@@ -9,6 +9,7 @@ as Huawei quoted it), stored as sourced figures so that comparisons can be recom
 
 from __future__ import annotations
 
+import math
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -26,9 +27,12 @@ def parse_claim_value(raw: str | int | float, dim: str) -> float:
     if dim == "ratio":
         text = str(raw).strip().rstrip("xX×").strip().replace(",", "")
         try:
-            return float(text)
+            value = float(text)
         except ValueError:
             raise UnitError("not a ratio", value=raw, allowed="'6.7x', '15', '2.0'") from None
+        if not math.isfinite(value):
+            raise UnitError("must be a finite number", value=raw, allowed="'6.7x', '15', '2.0'")
+        return value
     return parse_quantity(raw, dim)  # type: ignore[arg-type]
 
 
