@@ -181,3 +181,30 @@ def test_rivals_with_an_unknown_precision_is_not_computable_not_a_traceback(tmp_
 def test_a_non_finite_claimed_ratio_is_an_error(tmp_path, value):
     e = _error(["claims", "--file", _claims_file(tmp_path, CHIPS, value, "ratio")])
     assert e.field == "claims.0.claimed" and "finite" in str(e), str(e)
+
+
+# --- report output folder ---------------------------------------------------------------------
+
+
+def test_report_out_that_is_empty_or_a_file_names_out_before_any_section(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    f = tmp_path / "afile"
+    f.write_text("x")
+    for out, needle in (("", "empty"), (str(f), "is a file"), (str(f / "sub"), "cannot create")):
+        e = _error(["report", "--section", "roadmap", "--out", out])
+        assert e.field == "--out" and needle in e.message and e.allowed, str(e)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["afile"]
+
+
+def test_report_that_cannot_write_its_page_names_the_file(tmp_path):
+    (tmp_path / "report.md").mkdir()
+    e = _error(["report", "--section", "roadmap", "--format", "md", "--out", str(tmp_path)])
+    assert e.field == "--out" and e.file == str(tmp_path / "report.md"), str(e)
+
+
+def test_a_section_named_twice_is_built_once(tmp_path):
+    args = ["report", "--section", "roadmap", "--section", "roadmap", "--format", "md"]
+    res = runner.invoke(app, [*args, "--out", str(tmp_path), "--json"])
+    assert res.exit_code == 0, res.output
+    assert [s["key"] for s in json.loads(res.output)["sections"]] == ["roadmap"]
+    assert (tmp_path / "report.md").read_text().count("# Ascend roadmap") == 1

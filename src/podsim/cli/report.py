@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import typer
 
 from podsim.cli.output import console, emit_json
-from podsim.errors import SpecError
 
 STATUS_STYLE = {"ok": "green", "unavailable": "yellow", "error": "red"}
 
 
 def report(
-    out: Path = typer.Option(Path("podsim-report"), "--out", help="output folder"),
+    out: str = typer.Option("podsim-report", "--out", help="output folder"),
     fmt: str = typer.Option("both", "--format", help="html | md | both"),
     quick: bool = typer.Option(False, "--quick", help="smaller plan searches (faster)"),
     section: list[str] = typer.Option(
@@ -25,11 +22,10 @@ def report(
     training, serving, best plans, facility/goodput, validation accuracy."""
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from podsim.report.builder import SECTIONS, build_report, check_args
+    from podsim.report.builder import SECTIONS, build_report, check_args, report_dir
 
-    keys = check_args(fmt, section)
-    if out.exists() and not out.is_dir():
-        raise SpecError("the report folder is a file", file=str(out))
+    keys = list(dict.fromkeys(check_args(fmt, section)))  # a section named twice is built once
+    out = report_dir(out)
     titles = {k: t for k, _, t, _ in SECTIONS}
     if as_json:
         result = build_report(out, fmt=fmt, quick=quick, sections=keys)

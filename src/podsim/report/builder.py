@@ -109,6 +109,27 @@ def check_args(fmt: str, sections: list[str] | tuple[str, ...] | None) -> list[s
     return keys
 
 
+def report_dir(out_dir: str | Path) -> Path:
+    """The report folder, checked before any section is built: an empty path (which would be
+    the current directory) or an existing file is an error naming ``--out``."""
+    if not str(out_dir).strip():
+        raise SpecError(
+            "empty report folder",
+            field="--out",
+            value=str(out_dir),
+            allowed="a folder path (use . for the current directory)",
+        )
+    out = Path(out_dir)
+    if out.exists() and not out.is_dir():
+        raise SpecError(
+            "the report folder is a file",
+            field="--out",
+            value=str(out),
+            allowed="a folder (created if missing)",
+        )
+    return out
+
+
 def build_report(
     out_dir: str | Path,
     *,
@@ -123,13 +144,16 @@ def build_report(
     ``progress(key, section)`` is called before each section (section None) and after it.
     """
     keys = check_args(fmt, sections)
-    out = Path(out_dir)
+    out = report_dir(out_dir)
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise SpecError(f"cannot create the report folder: {exc.strerror}", file=str(out)) from None
-    if out.exists() and not out.is_dir():
-        raise SpecError("the report folder is a file", file=str(out))
+        raise SpecError(
+            f"cannot create the report folder ({exc.strerror or type(exc).__name__})",
+            field="--out",
+            value=str(out),
+            allowed="a writable folder (created if missing)",
+        ) from None
     ctx = ReportContext(out_dir=out, quick=quick)
     t0 = time.perf_counter()
     built: list[Section] = []
@@ -161,6 +185,12 @@ def build_report(
                 render.page_html(TITLE, preface, built, out, embed=True), encoding="utf-8"
             )
     except OSError as exc:
-        raise SpecError(f"cannot write the report: {exc.strerror}", file=str(out)) from None
+        raise SpecError(
+            f"cannot write the report ({exc.strerror or type(exc).__name__})",
+            file=exc.filename and str(exc.filename),
+            field="--out",
+            value=str(out),
+            allowed="a writable folder",
+        ) from None
     result.seconds = time.perf_counter() - t0
     return result
