@@ -208,3 +208,38 @@ def test_a_section_named_twice_is_built_once(tmp_path):
     assert res.exit_code == 0, res.output
     assert [s["key"] for s in json.loads(res.output)["sections"]] == ["roadmap"]
     assert (tmp_path / "report.md").read_text().count("# Ascend roadmap") == 1
+
+
+# --- validate ---------------------------------------------------------------------------------
+
+
+def _one_case(tmp_path: Path) -> str:
+    from podsim.validate.runner import BUILTIN_CASES
+
+    case = next(
+        c for c in yaml.safe_load(Path(BUILTIN_CASES).read_text()) if c["kind"] == "serving"
+    )
+    p = tmp_path / "one.yaml"
+    p.write_text(yaml.safe_dump([case]))
+    return str(p)
+
+
+def test_an_empty_case_file_is_an_error_not_zero_of_zero(tmp_path):
+    p = tmp_path / "none.yaml"
+    p.write_text("[]\n")
+    e = _error(["validate", str(p), "--json"])
+    assert e.file == str(p) and "no cases" in e.message, str(e)
+
+
+def test_a_case_file_given_twice_is_an_error_not_every_case_invalid(tmp_path):
+    one = _one_case(tmp_path)
+    e = _error(["validate", one, str(Path(one).parent / "." / "one.yaml")])
+    assert e.field == "files" and "twice" in e.message, str(e)
+
+
+def test_an_empty_case_pattern_or_a_kind_that_leaves_nothing_is_an_error(tmp_path):
+    one = _one_case(tmp_path)
+    e = _error(["validate", one, "--case", ""])
+    assert e.field == "case" and "empty" in e.message, str(e)
+    e = _error(["validate", one, "--kind", "training"])
+    assert e.field == "kind" and e.value == "training" and "serving" in e.allowed, str(e)

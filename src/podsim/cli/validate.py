@@ -76,6 +76,13 @@ def validate(
     if kind is not None:
         # cases that could not be read have no kind: keep them, they are reported as invalid
         loaded = [(i, c) for i, c in loaded if getattr(c, "kind", kind) == kind]
+        if not loaded:
+            raise SpecError(
+                f"no {kind} cases in {label}",
+                field="kind",
+                value=kind,
+                allowed=" or ".join(k for k in KINDS if k != kind) + ", or no --kind",
+            )
     loaded = select_cases(loaded, case or [])
     if as_json:
         results = run_loaded(loaded)

@@ -63,10 +63,26 @@ def load_files(paths: list[str | Path]) -> list[tuple[str, ValidationCase | Pods
     or an earlier one) is reported as invalid: summaries would count it twice."""
     out: list[tuple[str, ValidationCase | PodsimError]] = []
     first: dict[str, str] = {}
+    seen: dict[Path, str] = {}
     for path in paths:
+        same = seen.get(Path(path).resolve())
+        if same is not None:
+            raise SpecError(
+                "the same case file is given twice",
+                field="files",
+                value=str(path),
+                allowed=f"each file once (already given as {same})",
+            )
+        seen[Path(path).resolve()] = str(path)
         doc = read_mapping_file(path, what="validation file")
         if not isinstance(doc, list):
             raise SpecError("a validation file must be a YAML list of cases", file=str(path))
+        if not doc:
+            raise SpecError(
+                "a validation file holds no cases",
+                file=str(path),
+                allowed="a YAML list of at least one case (FORMAT.md)",
+            )
         for i, raw in enumerate(doc):
             cid = str(raw.get("id", f"#{i}")) if isinstance(raw, dict) else f"#{i}"
             where = f"{path} case {cid}"
@@ -99,6 +115,14 @@ def select_cases(
     shell-style glob such as ``mixtral*server``); none matching is an error that names them."""
     if not patterns:
         return loaded
+    for p in patterns:
+        if not p.strip():
+            raise SpecError(
+                "an empty pattern matches every case",
+                field="case",
+                value=p,
+                allowed="a glob or a part of a case id",
+            )
     chosen = [
         (cid, c) for cid, c in loaded if any(fnmatch.fnmatchcase(cid, f"*{p}*") for p in patterns)
     ]
