@@ -12,8 +12,8 @@ from dataclasses import dataclass, fields
 
 import numpy as np
 
-from podsim.errors import PlanError
-from podsim.spec.jobs import TrainingSpec
+from podsim.errors import PlanError, SpecError
+from podsim.spec.jobs import MAX_DEGREE, MAX_SEQUENCES, MAX_TOKENS, TrainingSpec
 from podsim.spec.model import ModelSpec
 
 RECOMPUTE_CODES = {"none": 0, "selective": 1, "full": 2}
@@ -66,21 +66,151 @@ class PlanArrays:
         )
 
 
+# the range of each integer field; ``zero`` is any integer here (a stage outside 0..3 is a
+# rule check_plans flags per plan); ``recompute`` is a code of RECOMPUTE_CODES
+_DEGREE = (1, MAX_DEGREE, f"a whole number from 1 to {MAX_DEGREE:,}")
+FIELD_RANGES: dict[str, tuple[int | None, int | None, str]] = {
+    **{k: _DEGREE for k in ("tp", "pp", "vpp", "cp", "ep", "dp")},
+    "zero": (None, None, "a whole number (ZeRO stage 0 to 3)"),
+    "recompute": (0, 2, "0 (none), 1 (selective) or 2 (full)"),
+    "micro_batch": (1, MAX_SEQUENCES, f"a whole number from 1 to {MAX_SEQUENCES:,}"),
+    "global_batch": (1, MAX_SEQUENCES, f"a whole number from 1 to {MAX_SEQUENCES:,}"),
+    "seq_len": (1, MAX_TOKENS, f"a whole number from 1 to {MAX_TOKENS:,}"),
+}
+BOOL_FIELDS = ("sequence_parallel", "uneven_pp")
+
+
+def _first_bad(arr: np.ndarray, bad: np.ndarray) -> object:
+    """The first offending value of ``arr`` (a plain Python number) for an error message."""
+    v = np.broadcast_to(arr, bad.shape)[bad].flat[0] if bad.ndim else arr
+    return v.item() if isinstance(v, np.generic | np.ndarray) else v
+
+
+def _int_field(name: str, v) -> np.ndarray:
+    """``v`` as an int64 array: integers, or floats with whole values; never booleans, text,
+    None, NaN or values outside the field's range (which numpy would truncate, wrap or reject
+    with its own error)."""
+    lo, hi, allowed = FIELD_RANGES[name]
+    arr = np.asarray(v)
+    if arr.dtype.kind == "O" and all(
+        isinstance(x, int | np.integer) and not isinstance(x, bool) for x in arr.flat
+    ):
+        # Python integers numpy cannot hold in 64 bits
+        big = next(int(x) for x in arr.flat if not -(2**63) <= int(x) < 2**63)
+        raise PlanError("plan field out of range", field=name, value=big, allowed=allowed)
+    if arr.dtype.kind == "f":
+        with np.errstate(invalid="ignore"):
+            bad = ~np.isfinite(arr) | (arr != np.round(arr))
+        if bool(np.any(bad)):
+            raise PlanError(
+                "plan field is not a whole number",
+                field=name,
+                value=_first_bad(arr, bad),
+                allowed=allowed,
+            )
+    elif arr.dtype.kind not in "iu":
+        what = "booleans" if arr.dtype.kind == "b" else type(v).__name__
+        raise PlanError(
+            f"plan field must be whole numbers, not {what}",
+            field=name,
+            value=v if arr.ndim == 0 else None,
+            allowed=allowed,
+        )
+    for too in (arr < lo if lo is not None else None, arr > hi if hi is not None else None):
+        if too is not None and bool(np.any(too)):
+            raise PlanError(
+                "plan field out of range", field=name, value=_first_bad(arr, too), allowed=allowed
+            )
+    if arr.dtype.kind != "i" and bool(np.any(np.abs(arr) >= 2.0**62)):  # zero: no range
+        raise PlanError(
+            "plan field out of range",
+            field=name,
+            value=_first_bad(arr, np.abs(arr) >= 2.0**62),
+            allowed=allowed,
+        )
+    return arr.astype(np.int64, copy=False)
+
+
+def _bool_field(name: str, v) -> np.ndarray:
+    """``v`` as a bool array: booleans, or the integers 0 and 1 (never text: ``"no"`` would
+    read as true)."""
+    arr = np.asarray(v)
+    if arr.dtype.kind == "b":
+        return arr
+    if arr.dtype.kind in "iu" and bool(np.all((arr == 0) | (arr == 1))):
+        return arr.astype(bool)
+    raise PlanError(
+        "plan field must be true or false",
+        field=name,
+        value=v if arr.ndim == 0 else None,
+        allowed="True / False (or 1 / 0)",
+    )
+
+
 def plan_arrays(**kw) -> PlanArrays:
-    """Build PlanArrays from scalars or arrays (missing dp derived later)."""
-    ints = set(INT_FIELDS)
-    out = {}
-    for f in fields(PlanArrays):
-        v = kw[f.name]
-        if f.name in ints:
-            out[f.name] = np.asarray(v, dtype=np.int64)
-        else:
-            out[f.name] = np.asarray(v, dtype=bool)
+    """Build PlanArrays from scalars or arrays that broadcast together, one per field of
+    :class:`PlanArrays` (all required). A missing or unknown field, a value that is not a whole
+    number (booleans for the two flags), a parallel degree, batch or sequence length below 1 or
+    beyond podsim's limits, a recompute code outside 0..2, or arrays that do not broadcast is a
+    PlanError naming the field; layouts that do not fit the model or the chips are flagged per
+    plan by :func:`check_plans`."""
+    names = [f.name for f in fields(PlanArrays)]
+    missing = [n for n in names if n not in kw]
+    unknown = sorted(set(kw) - set(names))
+    if missing or unknown:
+        raise PlanError(
+            "plan fields "
+            + (f"missing: {', '.join(missing)}" if missing else "")
+            + ("; " if missing and unknown else "")
+            + (f"unknown: {', '.join(unknown)}" if unknown else ""),
+            field=(missing or unknown)[0],
+            allowed=", ".join(names),
+        )
+    out = {n: _int_field(n, kw[n]) if n in FIELD_RANGES else _bool_field(n, kw[n]) for n in names}
+    try:
+        np.broadcast_shapes(*(a.shape for a in out.values()))
+    except ValueError:
+        shapes = ", ".join(f"{n} {a.shape}" for n, a in out.items() if a.ndim)
+        raise PlanError(
+            f"plan fields do not broadcast together ({shapes})",
+            field="plan",
+            allowed="scalars and arrays of shapes numpy broadcasts together",
+        ) from None
     return PlanArrays(**out)
+
+
+def checked_plans(p: PlanArrays) -> PlanArrays:
+    """``p`` with every field checked as :func:`plan_arrays` checks it (a PlanArrays built
+    directly may hold lists, floats or out-of-range values)."""
+    if not isinstance(p, PlanArrays):
+        raise PlanError(
+            "expected podsim.training.plan.PlanArrays",
+            field="plan",
+            value=type(p).__name__,
+            allowed="plan_arrays(...), from_spec(...) or a search's .plan(i)",
+        )
+    return plan_arrays(**{f.name: getattr(p, f.name) for f in fields(p)})
+
+
+def check_chips(chips) -> int:
+    """The chip count a plan is laid over: a whole number of at least 1."""
+    if isinstance(chips, bool) or not isinstance(chips, int | np.integer) or chips < 1:
+        raise SpecError(
+            "chip count must be a whole number of at least 1", field="chips", value=chips
+        )
+    return int(chips)
 
 
 def from_spec(spec: TrainingSpec, chips: int, *, uneven_pp: bool = False) -> PlanArrays:
     """One plan from a TrainingSpec (dp derived as chips / (tp*pp*cp) when absent)."""
+    if not isinstance(spec, TrainingSpec):
+        raise SpecError(
+            "expected podsim.spec.jobs.TrainingSpec",
+            field="spec",
+            value=type(spec).__name__,
+            allowed="TrainingSpec(seq_len=..., global_batch=..., tp=..., ...)",
+        )
+    chips = check_chips(chips)
     denom = spec.tp * spec.pp * spec.cp
     dp = spec.dp if spec.dp is not None else max(chips // denom, 1)
     return plan_arrays(
@@ -109,6 +239,8 @@ def check_plans(
     textbook schedule pass: an interleaved schedule whose last micro-batch group is smaller than
     pp (Megatron-Core's ``microbatch_group_size_per_vp_stage``). Planned layouts keep to whole
     groups, whose bubble the step model's formula describes."""
+    p = checked_plans(p)
+    chips = check_chips(chips)
     shape = p.shape
     b = lambda x: np.broadcast_to(np.asarray(x, dtype=bool), shape)  # noqa: E731
     world = p.tp * p.pp * p.cp * p.dp

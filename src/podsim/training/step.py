@@ -15,6 +15,7 @@ max(0, comm - compute it hides behind).
 
 from __future__ import annotations
 
+import typing
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -30,10 +31,12 @@ from podsim.cost.compute import (
     row_fill,
 )
 from podsim.cost.memory import TrainingMemory, stage_layers, training_memory
+from podsim.errors import SpecError
 from podsim.hardware.system import System
 from podsim.spec.chip import BYTES_PER_ELEMENT
+from podsim.spec.jobs import MAX_MOE_IMBALANCE, TrainPrecision
 from podsim.spec.model import ModelSpec
-from podsim.training.plan import INT_FIELDS, PlanArrays, check_plans
+from podsim.training.plan import INT_FIELDS, PlanArrays, check_plans, checked_plans
 from podsim.workload.layers import (
     LayerOps,
     head_flops,
@@ -58,6 +61,7 @@ KERNELS_PER_LOCAL_EXPERT = 4
 # Expert load imbalance (max/mean tokens per expert) and fixed per-step host time: catalog.
 DEFAULT_MOE_IMBALANCE = model_constant("moe_imbalance")
 STEP_OVERHEAD_S = model_constant("step_overhead_s")
+TRAIN_PRECISIONS = typing.get_args(TrainPrecision)
 
 
 @dataclass
@@ -126,6 +130,41 @@ def _gemm(flops, weights_bytes, act_bytes, peak, bw, cal, precision, ratio=1.0):
     )
 
 
+def check_simulate_args(
+    m: ModelSpec, system: System, p: PlanArrays, precision: str, moe_imbalance: float
+) -> PlanArrays:
+    """The arguments of :func:`simulate_plans`, checked: the model, system and plan objects,
+    a training precision, the expert imbalance; returns the plan with its fields checked
+    (:func:`podsim.training.plan.checked_plans`). A mistake is a PodsimError naming it."""
+    for value, cls, name, how in (
+        (m, ModelSpec, "model", "podsim.catalog.model(id or path)"),
+        (system, System, "system", "podsim.hardware.resolve.resolve_system_arg('id:N', None)"),
+    ):
+        if not isinstance(value, cls):
+            raise SpecError(
+                f"expected a {cls.__name__}", field=name, value=type(value).__name__, allowed=how
+            )
+    if not isinstance(precision, str) or precision not in TRAIN_PRECISIONS:
+        raise SpecError(
+            "unknown training precision",
+            field="precision",
+            value=precision,
+            allowed=", ".join(TRAIN_PRECISIONS),
+        )
+    if (
+        isinstance(moe_imbalance, bool)
+        or not isinstance(moe_imbalance, int | float | np.integer | np.floating)
+        or not 1.0 <= moe_imbalance <= MAX_MOE_IMBALANCE
+    ):
+        raise SpecError(
+            "expert load imbalance is the busiest rank's tokens over the mean",
+            field="moe_imbalance",
+            value=moe_imbalance,
+            allowed=f"1 to {MAX_MOE_IMBALANCE:g}",
+        )
+    return checked_plans(p)
+
+
 def simulate_plans(
     m: ModelSpec,
     system: System,
@@ -151,6 +190,7 @@ def simulate_plans(
     0.235 vs 0.238, grouped-GEMM ratios 0.76-0.84 instead of 0.44-0.58), so the cases do not
     decide between the two.
     """
+    p = check_simulate_args(m, system, p, precision, moe_imbalance)
     chip = system.chip
     cal = compute_calibration(chip.family)
     peak = chip.sustained_flops(precision)  # compute-bound work runs at the sustained clock
