@@ -155,3 +155,167 @@ def test_simulate_plans_objects(train):
     _raises(from_spec, dict(seq_len=8192), 64, field="spec", value="dict")
     _raises(check_plans, p, m, 64.0, field="chips", value=64.0)
     assert isinstance(PodsimError, type) and issubclass(SpecError, PodsimError)
+
+
+# ---------------------------------------------------------------- serving
+
+
+@pytest.fixture(scope="module")
+def serve():
+    from podsim.serving.predict import config_for
+    from podsim.spec.jobs import ServingSpec
+
+    m = catalog.model("llama3-70b")
+    s = resolve_system("dgx-h100-cluster", 16)
+    spec = ServingSpec(precision="fp8", phase="decode", input_len=2048, output_len=512, tp=8)
+    return m, s, spec, config_for(m, s, spec)
+
+
+@pytest.mark.parametrize(
+    ("kw", "field", "value"),
+    [
+        (dict(step_overhead=-1.0), "step_overhead", -1.0),  # IndexError in choose_batch
+        (dict(step_overhead=float("nan")), "step_overhead", None),  # IndexError
+        (dict(step_overhead=float("inf")), "step_overhead", None),  # batch 1, TPOT inf
+        (dict(step_overhead="1 ms"), "step_overhead", "1 ms"),  # ValueError from float()
+        (dict(moe_imbalance="2"), "moe_imbalance", "2"),  # TypeError
+        (dict(output_cv=None), "output_cv", None),  # TypeError
+        (dict(output_cv="0.5"), "output_cv", "0.5"),
+        (dict(prefix_hit=None), "prefix_hit", None),
+        (dict(max_output_len="4k"), "max_output_len", "4k"),
+    ],
+)
+def test_simulate_keywords(serve, kw, field, value):
+    from podsim.serving.predict import simulate
+
+    m, s, spec, _ = serve
+    _raises(simulate, m, s, spec, field=field, value=value, cls=SpecError, **kw)
+
+
+def test_simulate_objects_and_unvalidated_specs(serve):
+    from podsim.serving.predict import simulate
+
+    m, s, spec, _ = serve
+    _raises(simulate, "llama3-70b", s, spec, field="model", value="str")  # AttributeError
+    _raises(simulate, m, "dgx-h100-cluster:16", spec, field="system", value="str")
+    _raises(simulate, m, s, dict(input_len=2048, output_len=512), field="spec", value="dict")
+    # model_copy(update=...) skips pydantic's validation: the config still checks
+    bad = spec.model_copy(update=dict(phase="decod"))
+    _raises(simulate, m, s, bad, field="phase", value="decod")  # predicted as end_to_end
+    _raises(simulate, m, s, spec.model_copy(update=dict(batch=0)), field="batch", value=0)
+
+
+@pytest.mark.parametrize(
+    ("kw", "field", "value"),
+    [
+        (dict(phase="decod"), "phase", "decod"),
+        (dict(precision="fp9"), "precision", "fp9"),  # KeyError in evaluate
+        (dict(kv_precision="int4"), "kv_precision", "int4"),
+        (dict(tp=0), "tp", 0),  # ValueError: cannot convert NaN to integer
+        (dict(tp=2.5), "tp", 2.5),  # predicted with 2.5 chips
+        (dict(tp="8"), "tp", "8"),
+        (dict(dp=0), "dp", 0),
+        (dict(ep=0), "ep", 0),  # silently predicted
+        (dict(input_len=0), "input_len", 0),  # silently predicted
+        (dict(output_len=float("nan")), "output_len", None),  # NaN points, then ValueError
+        (dict(input_len="2048"), "input_len", "2048"),
+        (dict(draft_tokens=-1), "draft_tokens", -1),  # a batch of 6 chosen
+        (dict(acceptance=1.5), "acceptance", 1.5),
+        (dict(moe_imbalance=0.0), "moe_imbalance", 0.0),
+        (dict(step_overhead=-1.0), "step_overhead", -1.0),  # negative TPOT
+        (dict(kv_allocation="x"), "kv_allocation", "x"),  # silently reserved
+        (dict(prefix_hit=1.0), "prefix_hit", 1.0),
+        (dict(output_cv=float("nan")), "output_cv", None),
+        (dict(max_output_len=1.0), "max_output_len", 1.0),
+    ],
+)
+def test_serving_config_fields(serve, kw, field, value):
+    from dataclasses import replace
+
+    c = serve[3]
+    _raises(replace, c, field=field, value=value, cls=SpecError, **kw)
+
+
+@pytest.mark.parametrize(
+    "batch", [0, [0], -1, [float("nan")], [float("inf")], 2.5, "8", None, 1e12, [True]]
+)
+def test_evaluate_batches(serve, batch):
+    from podsim.serving.slo import evaluate
+
+    _raises(evaluate, serve[3], batch, field="batch", cls=SpecError)
+
+
+def test_evaluate_valid_batches(serve):
+    from podsim.serving.slo import evaluate
+
+    c = serve[3]
+    a = evaluate(c, [1, 8])
+    b = evaluate(c, np.array([1.0, 8.0]))
+    assert np.array_equal(a.tpot_s, b.tpot_s)
+    assert float(evaluate(c, np.int64(8)).tpot_s[0]) == float(a.tpot_s[1])
+    assert evaluate(c, []).tpot_s.size == 0
+    _raises(evaluate, "config", [1], field="config", value="str")
+
+
+@pytest.mark.parametrize(
+    ("kw", "field", "value"),
+    [
+        (dict(tpot=0), "tpot", 0),  # a divide-by-zero warning and a "reason"
+        (dict(tpot=-1), "tpot", -1),
+        (dict(tpot=float("nan")), "tpot", None),  # ValueError: All-NaN slice
+        (dict(tpot="50 ms"), "tpot", "50 ms"),  # numpy UFuncTypeError
+        (dict(ttft=0.0), "ttft", 0.0),
+        (dict(ttft=float("inf")), "ttft", None),
+    ],
+)
+def test_choose_batch_targets(serve, kw, field, value):
+    from podsim.serving.slo import choose_batch
+
+    _raises(choose_batch, serve[3], field=field, value=value, cls=SpecError, **kw)
+
+
+def test_choose_batch_numpy_target(serve):
+    from podsim.serving.slo import choose_batch
+
+    c = serve[3]
+    a = choose_batch(c, tpot=0.05)
+    b = choose_batch(c, tpot=np.float64(0.05))
+    assert a.constrained == b.constrained and a.constrained is not None
+
+
+@pytest.fixture(scope="module")
+def pools(serve):
+    from dataclasses import replace
+
+    c = serve[3]
+    return replace(c, phase="prefill"), c
+
+
+@pytest.mark.parametrize(
+    ("kw", "field", "value"),
+    [
+        (dict(chips=0), "chips", 0),  # ZeroDivisionError
+        (dict(chips=-16), "chips", -16),  # silently no pools
+        (dict(chips=16.5), "chips", 16.5),  # TypeError
+        (dict(chips="16"), "chips", "16"),
+        (dict(chips=True), "chips", True),  # read as 1 chip
+        (dict(chips=HUGE), "chips", HUGE),  # a loop over 10**29 instances
+        (dict(tpot=float("nan")), "tpot", None),
+    ],
+)
+def test_disaggregate_arguments(pools, kw, field, value):
+    from podsim.serving.disagg import disaggregate
+
+    _raises(disaggregate, *pools, field=field, value=value, cls=SpecError, **kw)
+
+
+def test_disaggregate_configs(pools):
+    from dataclasses import replace
+
+    from podsim.serving.disagg import disaggregate
+
+    pre, dec = pools
+    assert disaggregate(pre, dec, chips=16).prefill_chips is not None
+    # the decode pool sized for other prompts than the prefill pool computes
+    _raises(disaggregate, pre, replace(dec, input_len=100.0), field="input_len", value=100.0)
+    _raises(disaggregate, dict(phase="prefill"), dec, field="prefill", value="dict")

@@ -22,7 +22,8 @@ from dataclasses import dataclass
 from podsim.cost import collectives as coll
 from podsim.errors import SpecError
 from podsim.serving.kv import kv_bytes_per_token
-from podsim.serving.slo import ServingConfig, choose_batch
+from podsim.serving.slo import ServingConfig, check_whole, choose_batch
+from podsim.spec.jobs import MAX_DEGREE
 
 NETWORKS = ("scale_up", "scale_out")
 
@@ -123,8 +124,27 @@ def disaggregate(
 ) -> DisaggResult:
     """Size the prefill and decode pools for ``prefill.input_len`` / ``decode.output_len``;
     with ``chips``, split that many chips into whole prefill and decode instances."""
+    for c, name in ((prefill, "prefill"), (decode, "decode")):
+        if not isinstance(c, ServingConfig):
+            raise SpecError(
+                "expected a ServingConfig",
+                field=name,
+                value=type(c).__name__,
+                allowed=f"ServingConfig(..., phase='{name}') or config_for(model, system, spec)",
+            )
     if prefill.phase != "prefill" or decode.phase != "decode":
         raise SpecError("disaggregate needs a prefill config and a decode config", field="phase")
+    if decode.input_len != prefill.input_len:
+        # the decode pool caches the prompts the prefill pool computed
+        raise SpecError(
+            f"the decode config's prompt ({decode.input_len:,.0f} tokens) is not the prefill "
+            f"config's ({prefill.input_len:,.0f})",
+            field="input_len",
+            value=decode.input_len,
+            allowed=f"{prefill.input_len:,.0f}, the same prompt length in both configs",
+        )
+    if chips is not None:
+        chips = check_whole(chips, "chips", "chips to split into pools", low=1, high=MAX_DEGREE)
     pc = choose_batch(prefill, ttft=ttft)
     dc = choose_batch(decode, tpot=tpot)
     pp_ = pc.constrained or pc.unconstrained

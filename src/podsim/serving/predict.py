@@ -26,6 +26,7 @@ from podsim.serving.slo import (
     BatchChoice,
     ServingConfig,
     check_max_output_len,
+    check_number,
     check_output_cv,
     check_prefix_hit,
     choose_batch,
@@ -37,6 +38,20 @@ from podsim.serving.summary import point_dict
 from podsim.spec.case import ValidationCase
 from podsim.spec.jobs import MAX_MOE_IMBALANCE, ServingSpec
 from podsim.spec.model import ModelSpec
+
+
+def check_args(m: ModelSpec, system: System, s: ServingSpec) -> None:
+    """The objects a serving prediction takes: a ModelSpec, a System and a ServingSpec (a
+    dict or a path is an error naming the argument, not an AttributeError)."""
+    for value, cls, name, how in (
+        (m, ModelSpec, "model", "podsim.catalog.model(id or path)"),
+        (system, System, "system", "podsim.hardware.resolve.resolve_system_arg('id:N', None)"),
+        (s, ServingSpec, "spec", "ServingSpec(input_len=..., output_len=..., ...)"),
+    ):
+        if not isinstance(value, cls):
+            raise SpecError(
+                f"expected a {cls.__name__}", field=name, value=type(value).__name__, allowed=how
+            )
 
 
 def check_plan(m: ModelSpec, chips: int, s: ServingSpec) -> None:
@@ -90,6 +105,7 @@ def config_for(
 ) -> ServingConfig:
     """The scalar configuration of a serving spec. ``kv_allocation`` None: ``reserved`` unless
     the spec gives the batch (:func:`podsim.serving.slo.resolve_kv_allocation`)."""
+    check_args(m, system, s)
     check_output_cv(output_cv)
     check_prefix_hit(prefix_hit)
     check_max_output_len(max_output_len, float(s.output_len))
@@ -152,12 +168,15 @@ def simulate(
     did fit: the memory model, not the run, is wrong).
     ``slo_must_be_met``: latency targets no batch meets are an error (a plan); False returns the
     batch closest to them instead (a measured run met them: the model is too slow there)."""
+    check_args(m, system, s)
     check_plan(m, system.chips, s)
-    if moe_imbalance is not None and not 1.0 <= moe_imbalance <= MAX_MOE_IMBALANCE:
-        raise SpecError(
+    if moe_imbalance is not None:
+        check_number(
+            moe_imbalance,
+            "moe_imbalance",
             "expert load imbalance is the busiest rank's tokens over the mean",
-            field="moe_imbalance",
-            value=moe_imbalance,
+            low=1.0,
+            high=MAX_MOE_IMBALANCE,
             allowed=f"1 to {MAX_MOE_IMBALANCE:g}",
         )
     c = config_for(

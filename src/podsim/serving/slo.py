@@ -21,6 +21,7 @@ Choosing the batch: without a latency target, the batch that maximises throughpu
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -45,9 +46,66 @@ PHASES = ("prefill", "decode", "end_to_end")
 KNEE = 0.99
 
 
+def _is_real(value) -> bool:
+    """A real number (Python or numpy), not a boolean, text or None."""
+    return not isinstance(value, bool) and isinstance(value, int | float | np.integer | np.floating)
+
+
+def _finite(value) -> bool:
+    """Whether a real number is finite (Python integers of any size are)."""
+    return isinstance(value, int | np.integer) or math.isfinite(value)
+
+
+def check_number(
+    value, field: str, what: str, *, low: float, high: float, allowed: str, low_open: bool = False
+) -> float:
+    """``value`` as a float if it is a finite real number in [low, high] ((low, high] with
+    ``low_open``); anything else (text, None, NaN, out of range) is a SpecError naming it."""
+    ok = (
+        _is_real(value)
+        and _finite(value)
+        and (value > low if low_open else value >= low)
+        and value <= high
+    )
+    if not ok:
+        raise SpecError(what, field=field, value=value, allowed=allowed)
+    return float(value)
+
+
+def check_whole(value, field: str, what: str, *, low: int, high: int) -> int:
+    """``value`` as an int if it is a whole number (an integer, or a float with a whole
+    value) in [low, high]; anything else is a SpecError naming it."""
+    ok = (
+        _is_real(value)
+        and _finite(value)
+        and (isinstance(value, int | np.integer) or float(value).is_integer())
+        and low <= value <= high
+    )
+    if not ok:
+        raise SpecError(
+            what, field=field, value=value, allowed=f"a whole number, {low} to {high:,}"
+        )
+    return int(value)
+
+
+def check_target(value, field: str) -> float | None:
+    """A latency target (TPOT or TTFT) in seconds: None (no target) or a finite time above 0."""
+    if value is None:
+        return None
+    return check_number(
+        value,
+        field,
+        "latency target in seconds",
+        low=0.0,
+        high=float("inf"),
+        low_open=True,
+        allowed="a finite number of seconds above 0, or None",
+    )
+
+
 def check_output_cv(output_cv: float) -> None:
     """Reject an output-length coefficient of variation outside [0, 10] with the reason."""
-    if not 0.0 <= output_cv <= 10.0:
+    if not _is_real(output_cv) or not 0.0 <= output_cv <= 10.0:
         raise SpecError(
             "output-length coefficient of variation (std / mean)",
             field="output_cv",
@@ -60,7 +118,7 @@ def check_max_output_len(max_output_len: float | None, output_len: float) -> Non
     """Reject a reserved output length below the mean output, or absurd, with the reason."""
     if max_output_len is None:
         return
-    if not output_len <= max_output_len <= 1.0e7:
+    if not _is_real(max_output_len) or not output_len <= max_output_len <= 1.0e7:
         raise SpecError(
             "the output the engine reserves KV cache for runs from the mean output length "
             "(it cannot be shorter) to 10 million tokens",
@@ -72,7 +130,7 @@ def check_max_output_len(max_output_len: float | None, output_len: float) -> Non
 
 def check_prefix_hit(prefix_hit: float) -> None:
     """Reject a prefix-cache hit fraction outside [0, 1) with the reason."""
-    if not 0.0 <= prefix_hit < 1.0:
+    if not _is_real(prefix_hit) or not 0.0 <= prefix_hit < 1.0:
         raise SpecError(
             "fraction of each prompt's tokens found in the prefix cache",
             field="prefix_hit",
@@ -149,6 +207,9 @@ class ServingConfig:
     # its KV is read, not recomputed (vLLM automatic prefix caching, SGLang RadixAttention)
     prefix_hit: float = 0.0
 
+    def __post_init__(self) -> None:
+        check_config(self)
+
     @property
     def group_chips(self) -> int:
         """Chips of one attention group (one DP rank): tp x pp."""
@@ -184,6 +245,114 @@ class ServingConfig:
     @property
     def mtp(self) -> bool:
         return self.draft_tokens > 0 and self.model.mtp_layers > 0
+
+
+def check_config(c: ServingConfig) -> None:
+    """Check every field of a serving configuration (run when one is made): the model and
+    system objects, the phase, precisions, parallel degrees, lengths, speculation, expert
+    imbalance, step overhead and the KV-cache options. A mistake is a SpecError naming the
+    field, the value and what is allowed, never an error (or a silent NaN, negative or wrong
+    answer) from inside the model. Whole-number fields are stored as ints, lengths as floats."""
+    from podsim.serving.capacity import WEIGHT_PRECISIONS
+    from podsim.serving.kv import KV_PRECISIONS
+    from podsim.spec.jobs import MAX_DEGREE, MAX_DRAFT_TOKENS, MAX_MOE_IMBALANCE, MAX_TOKENS
+
+    if not isinstance(c.model, ModelSpec):
+        raise SpecError(
+            "expected a ModelSpec",
+            field="model",
+            value=type(c.model).__name__,
+            allowed="podsim.catalog.model(id or path)",
+        )
+    if not isinstance(c.system, System):
+        raise SpecError(
+            "expected a System",
+            field="system",
+            value=type(c.system).__name__,
+            allowed="podsim.hardware.resolve.resolve_system_arg('id:N', None)",
+        )
+    if c.phase not in PHASES:
+        raise SpecError(
+            "unknown serving phase", field="phase", value=c.phase, allowed=", ".join(PHASES)
+        )
+    if c.precision not in WEIGHT_PRECISIONS:
+        raise SpecError(
+            "unknown serving precision",
+            field="precision",
+            value=c.precision,
+            allowed=", ".join(WEIGHT_PRECISIONS),
+        )
+    if c.kv_precision is not None and c.kv_precision not in KV_PRECISIONS:
+        raise SpecError(
+            "unknown KV-cache precision",
+            field="kv_precision",
+            value=c.kv_precision,
+            allowed=", ".join(KV_PRECISIONS) + " or None (bf16)",
+        )
+    for name in ("tp", "ep", "dp", "pp"):
+        v = check_whole(getattr(c, name), name, "parallel degree", low=1, high=MAX_DEGREE)
+        setattr(c, name, v)
+    tokens = f"a number of tokens from 1 to {MAX_TOKENS:,}"
+    for name in ("input_len", "output_len"):
+        v = check_number(getattr(c, name), name, "length", low=1.0, high=MAX_TOKENS, allowed=tokens)
+        setattr(c, name, v)
+    c.draft_tokens = check_whole(
+        c.draft_tokens, "draft_tokens", "speculative draft tokens", low=0, high=MAX_DRAFT_TOKENS
+    )
+    c.acceptance = check_number(
+        c.acceptance,
+        "acceptance",
+        "draft-token acceptance rate",
+        low=0.0,
+        high=1.0,
+        allowed="0 to 1",
+    )
+    c.moe_imbalance = check_number(
+        c.moe_imbalance,
+        "moe_imbalance",
+        "expert load imbalance is the busiest rank's tokens over the mean",
+        low=1.0,
+        high=MAX_MOE_IMBALANCE,
+        allowed=f"1 to {MAX_MOE_IMBALANCE:g}",
+    )
+    if c.step_overhead is not None:
+        c.step_overhead = check_number(
+            c.step_overhead,
+            "step_overhead",
+            "fixed time per iteration in seconds",
+            low=0.0,
+            high=float("inf"),
+            allowed="a finite number of seconds, 0 or more, or None (the calibrated value)",
+        )
+    check_output_cv(c.output_cv)
+    check_prefix_hit(c.prefix_hit)
+    # resolved here (resolve_kv_allocation): None is not an allocation
+    check_kv_allocation(c.kv_allocation or "none", c.max_output_len)
+    check_max_output_len(c.max_output_len, c.output_len)
+
+
+def check_batch(batch) -> np.ndarray:
+    """Batches to evaluate as a float array: whole numbers of sequences from 1 to the spec
+    limit, any shape (empty included); anything else is a SpecError naming the first bad one."""
+    from podsim.spec.jobs import MAX_SEQUENCES
+
+    arr = np.atleast_1d(np.asarray(batch))
+    allowed = f"whole numbers of sequences from 1 to {MAX_SEQUENCES:,}"
+    if arr.dtype.kind not in "iuf":
+        raise SpecError(
+            "batch sizes must be whole numbers",
+            field="batch",
+            value=batch if np.ndim(batch) == 0 else type(batch).__name__,
+            allowed=allowed,
+        )
+    B = arr.astype(float)
+    with np.errstate(invalid="ignore"):
+        bad = ~np.isfinite(B) | (B != np.floor(B)) | (B < 1) | (B > MAX_SEQUENCES)
+    if bool(np.any(bad)):
+        raise SpecError(
+            "batch size out of range", field="batch", value=arr[bad][0].item(), allowed=allowed
+        )
+    return B
 
 
 @dataclass
@@ -317,8 +486,16 @@ def weights_offloaded(c: ServingConfig) -> float:
 
 
 def evaluate(c: ServingConfig, batch) -> ServingPoints:
-    """Metrics of ``batch`` sequences per attention group (array-valued)."""
-    B = np.atleast_1d(np.asarray(batch, dtype=float))
+    """Metrics of ``batch`` sequences per attention group (array-valued; whole numbers of at
+    least 1, :func:`check_batch`)."""
+    if not isinstance(c, ServingConfig):
+        raise SpecError(
+            "expected a ServingConfig",
+            field="config",
+            value=type(c).__name__,
+            allowed="ServingConfig(...) or podsim.serving.predict.config_for(model, system, spec)",
+        )
+    B = check_batch(batch)
     g = float(c.group_chips)
     e = c.emitted_per_seq
     L = c.computed_prompt_len  # prompt tokens computed; throughputs count every prompt token
@@ -446,7 +623,17 @@ class BatchChoice:
 def choose_batch(
     c: ServingConfig, *, tpot: float | None = None, ttft: float | None = None
 ) -> BatchChoice:
-    """Unconstrained best throughput within memory, and the largest batch meeting the targets."""
+    """Unconstrained best throughput within memory, and the largest batch meeting the targets
+    (``tpot``, ``ttft``: seconds above 0, or None)."""
+    if not isinstance(c, ServingConfig):
+        raise SpecError(
+            "expected a ServingConfig",
+            field="config",
+            value=type(c).__name__,
+            allowed="ServingConfig(...) or podsim.serving.predict.config_for(model, system, spec)",
+        )
+    tpot = check_target(tpot, "tpot")
+    ttft = check_target(ttft, "ttft")
     limit = batch_limit(c)
     if limit < 1:
         from podsim.units import format_quantity as fq
