@@ -319,3 +319,84 @@ def test_disaggregate_configs(pools):
     # the decode pool sized for other prompts than the prefill pool computes
     _raises(disaggregate, pre, replace(dec, input_len=100.0), field="input_len", value=100.0)
     _raises(disaggregate, dict(phase="prefill"), dec, field="prefill", value="dict")
+
+
+# ---------------------------------------------------------------- systems, goodput, sweeps
+
+
+@pytest.mark.parametrize("ref", [None, 5, ["dgx-h100-cluster"]])
+def test_system_reference_is_text(ref):
+    from podsim.hardware.resolve import resolve_system_arg
+
+    _raises(resolve_system_arg, ref, None, field="system", cls=SpecError)  # AttributeError
+
+
+def test_system_reference_path_object(tmp_path):
+    from podsim.hardware.resolve import resolve_system_arg
+
+    # a pathlib.Path is read as its text (a missing file is the loader's own error)
+    with pytest.raises(PodsimError):
+        resolve_system_arg(tmp_path / "missing.yaml", None)
+
+
+@pytest.fixture(scope="module")
+def job():
+    return (
+        catalog.model("llama3-8b"),
+        resolve_system("dgx-h100-cluster", 64),
+        TrainingSpec(seq_len=8192, global_batch=128, tp=2, pp=2),
+    )
+
+
+@pytest.mark.parametrize(
+    ("days", "value"),
+    [
+        (0, 0.0),  # silently accepted
+        (-1, -1.0),
+        (float("nan"), None),
+        (float("inf"), None),
+        (1e9, 1e9),
+        ("30", "30"),  # TypeError
+        (None, None),
+    ],
+)
+def test_goodput_days(job, days, value):
+    from podsim.reliability.goodput import goodput_for_job
+
+    _raises(goodput_for_job, *job, days=days, field="days", value=value, cls=SpecError)
+
+
+def test_goodput_objects_and_report_numbers(job):
+    from podsim.reliability.goodput import goodput_for_job, goodput_report
+
+    m, s, plan = job
+    pt, rep, _ = goodput_for_job(m, s, plan, days=np.float64(30))
+    assert 0 < rep.goodput <= 1 and pt.tokens_per_s > 0
+    _raises(goodput_for_job, "llama3-8b", s, plan, days=30, field="model", value="str")
+    _raises(goodput_for_job, m, s, dict(seq_len=8192), days=30, field="plan", value="dict")
+    _raises(goodput_for_job, m, s, plan, days=30, params="x", field="params", value="str")
+    kw = dict(days=30, state_bytes_per_chip=1e9)
+    _raises(
+        goodput_report,
+        s,
+        **{**kw, "state_bytes_per_chip": float("nan")},
+        field="state_bytes_per_chip",
+    )
+    _raises(goodput_report, s, **kw, tokens_per_s=float("nan"), field="tokens_per_s")
+    _raises(goodput_report, s, **kw, step_time_s=-1.0, field="step_time_s", value=-1.0)
+
+
+def test_sweep_arguments(tmp_path):
+    from podsim.sweep import load_results, query, run_sweep
+    from podsim.sweep.spec import builtin_sweeps, load_sweep
+
+    spec = load_sweep(builtin_sweeps()[0])
+    out = tmp_path / "out"
+    for w in (1.5, "2", True):
+        _raises(run_sweep, spec, out, workers=w, field="workers", value=w)
+    _raises(run_sweep, builtin_sweeps()[0], out, field="spec", value="str")  # AttributeError
+    _raises(run_sweep, spec, None, field="out")  # TypeError
+    _raises(load_results, 5, field="out", value=5)
+    _raises(query, None, "select 1", field="out")
+    _raises(query, tmp_path, None, field="sql")  # AttributeError
+    assert not out.exists()

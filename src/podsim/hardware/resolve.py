@@ -8,6 +8,7 @@ for one system, both with different counts is an error.
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass
 
@@ -31,6 +32,15 @@ class SystemRef:
 
 def parse_system_ref(text: str) -> SystemRef:
     """Split ``id:N`` into (id, N); a plain id or path has no count."""
+    if isinstance(text, os.PathLike):
+        text = os.fspath(text)
+    if not isinstance(text, str):
+        raise SpecError(
+            "a system reference is text",
+            field="system",
+            value=text,
+            allowed="a catalog id, a YAML path or id:N (e.g. gb200-nvl72-cluster:9216)",
+        )
     raw = text.strip()
     if not raw:
         raise SpecError(

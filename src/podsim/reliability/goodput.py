@@ -18,6 +18,7 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
+from podsim.errors import SpecError
 from podsim.hardware.system import System
 from podsim.reliability.checkpoint import CheckpointPlan, plan_checkpoint
 from podsim.reliability.failures import (
@@ -29,8 +30,36 @@ from podsim.reliability.failures import (
     mean_restart_s,
 )
 from podsim.reliability.params import CLASSES, ReliabilityParams, load_params
+from podsim.spec.checks import MAX_DAYS, finite_number
 
 CAUSES = ("checkpoint", "lost_work", "detection", "restart", "reload")
+
+
+def _number(value, field: str, what: str, *, zero_ok: bool = False, most=None) -> None:
+    """None (not given) or a finite real number above 0 (0 too with ``zero_ok``), at most
+    ``most``: anything else (text, NaN, infinity, out of range) is a SpecError naming it."""
+    if value is None and field != "days":
+        return
+    if isinstance(value, bool) or not isinstance(value, int | float | np.integer | np.floating):
+        raise SpecError(f"{what} must be a number", field=field, value=value)
+    finite_number(float(value), field, what, zero_ok=zero_ok, most=most)
+
+
+def _check_system_params(system, params) -> None:
+    if not isinstance(system, System):
+        raise SpecError(
+            "expected a System",
+            field="system",
+            value=type(system).__name__,
+            allowed="podsim.hardware.resolve.resolve_system_arg('id:N', None)",
+        )
+    if params is not None and not isinstance(params, ReliabilityParams):
+        raise SpecError(
+            "expected ReliabilityParams",
+            field="params",
+            value=type(params).__name__,
+            allowed="podsim.reliability.params.load_params(...) or None",
+        )
 
 
 def ettr(c, t, lam, loss):
@@ -110,6 +139,11 @@ def goodput_report(
 ) -> GoodputReport:
     """Interruptions, checkpoint plan, lost time by cause, ETTR and tokens per day for one job
     that uses the whole ``system`` (scale it first with ``system.scaled(chips)``)."""
+    _check_system_params(system, params)
+    _number(days, "days", "the length of the run in days", most=MAX_DAYS)
+    _number(state_bytes_per_chip, "state_bytes_per_chip", "checkpoint state", zero_ok=True)
+    _number(tokens_per_s, "tokens_per_s", "training throughput", zero_ok=True)
+    _number(step_time_s, "step_time_s", "training step time")
     p = params or load_params()
     lam_h = float(job_failure_rate(system, None, p))
     by_class = {c: float(v) for c, v in class_failure_rates(system, None, p).items()}
@@ -215,6 +249,26 @@ def goodput_for_job(
     """(TrainingPoint, GoodputReport, SparesPlan) for one training job on the whole ``system``:
     the training model's tokens/s and checkpoint state per chip feed the goodput model."""
     from podsim.reliability.spares import plan_spares
+    from podsim.spec.jobs import TrainingSpec
+
+    _check_system_params(system, params)
+    _number(days, "days", "the length of the run in days", most=MAX_DAYS)
+    from podsim.spec.model import ModelSpec
+
+    if not isinstance(model, ModelSpec):
+        raise SpecError(
+            "expected a ModelSpec",
+            field="model",
+            value=type(model).__name__,
+            allowed="podsim.catalog.model(id or path)",
+        )
+    if not isinstance(plan, TrainingSpec):
+        raise SpecError(
+            "expected a TrainingSpec",
+            field="plan",
+            value=type(plan).__name__,
+            allowed="TrainingSpec(seq_len=..., global_batch=..., tp=..., ...)",
+        )
     from podsim.reliability.workload import training_point
 
     p = params or load_params()

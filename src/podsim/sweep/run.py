@@ -10,6 +10,7 @@ once, so an interrupted sweep loses at most the points in flight.
 
 from __future__ import annotations
 
+import numbers
 import os
 import time
 from collections.abc import Callable
@@ -73,8 +74,17 @@ def run_sweep(
         raise SpecError(
             "unknown backend", field="backend", value=backend, allowed=", ".join(BACKENDS)
         )
-    if workers is not None and workers < 1:
-        raise SpecError("must be at least 1", field="workers", value=workers)
+    if not isinstance(spec, SweepSpec):
+        raise SpecError(
+            "expected a SweepSpec",
+            field="spec",
+            value=type(spec).__name__,
+            allowed="podsim.sweep.spec.load_sweep(path or built-in name)",
+        )
+    if workers is not None and (
+        isinstance(workers, bool) or not isinstance(workers, numbers.Integral) or workers < 1
+    ):
+        raise SpecError("must be a whole number, at least 1", field="workers", value=workers)
     if workers is not None and backend == "ray":
         raise SpecError(
             "workers sets local processes; Ray runs the points on its cluster's CPUs",

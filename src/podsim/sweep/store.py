@@ -57,6 +57,13 @@ class ResultStore:
     """A sweep's results directory."""
 
     def __init__(self, root: str | Path) -> None:
+        if not isinstance(root, str | os.PathLike):
+            raise SpecError(
+                "the results location is a directory path",
+                field="out",
+                value=root,
+                allowed="a directory path (str or pathlib.Path)",
+            )
         self.root = Path(root)
         if self.root.exists() and not self.root.is_dir():
             raise SpecError(
@@ -188,6 +195,13 @@ def query(root: str | Path, sql: str) -> pd.DataFrame:
     """Run SQL over the sweep in ``root`` (its rows are the table ``results``) with DuckDB."""
     import duckdb
 
+    if not isinstance(sql, str):
+        raise SpecError(
+            "the query is text",
+            field="sql",
+            value=sql,
+            allowed="DuckDB SQL over the table 'results'",
+        )
     if not sql.strip():
         raise SpecError("empty query", field="sql", allowed="DuckDB SQL over the table 'results'")
     store = ResultStore(root)
