@@ -400,3 +400,23 @@ def test_sweep_arguments(tmp_path):
     _raises(query, None, "select 1", field="out")
     _raises(query, tmp_path, None, field="sql")  # AttributeError
     assert not out.exists()
+
+
+def test_catalog_lookups_and_validation_files_name_a_wrong_argument() -> None:
+    from pathlib import Path
+
+    from podsim import catalog
+    from podsim.errors import PodsimError
+    from podsim.validate.runner import BUILTIN_CASES, run_files
+
+    for kind, bad in (("model", None), ("system", 5), ("chip", "")):
+        with pytest.raises(PodsimError) as exc:
+            getattr(catalog, kind)(bad)
+        assert exc.value.field == kind
+    assert catalog.model(Path(catalog.DATA / "models" / "llama3-8b.yaml")).name
+    # one path is one file (it was read as the characters of its name)
+    assert len(run_files(str(BUILTIN_CASES))) == len(run_files([BUILTIN_CASES]))
+    for bad in (None, [None], 5):
+        with pytest.raises(PodsimError) as exc:
+            run_files(bad)
+        assert exc.value.field == "files"

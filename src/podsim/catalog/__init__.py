@@ -130,9 +130,43 @@ def _unknown(kind: str, name: str, known: list[str]) -> CatalogError:
     return CatalogError(f"unknown {kind} id '{name}'", field=kind, allowed=", ".join(known))
 
 
-@cache
-def chip(name: str) -> ChipSpec:
+def clear_cache() -> None:
+    """Forget the files read so far (chips, systems, models), so they are read afresh."""
+    for fn in (_chip, _system, _model):
+        fn.cache_clear()
+
+
+def _text(kind: str, name: object) -> str:
+    """A catalog id or file path as text (a ``pathlib.Path`` is read as its path)."""
+    if isinstance(name, Path):
+        return str(name)
+    if not isinstance(name, str) or not name.strip():
+        raise CatalogError(
+            f"a {kind} is named by a catalog id or a file path",
+            field=kind,
+            value=name,
+            allowed=f"a {kind} id such as {_ids(kind + 's')[0]!r}, or a YAML path",
+        )
+    return name
+
+
+def chip(name: str | Path) -> ChipSpec:
     """A catalog chip by id, or a chip YAML file by path."""
+    return _chip(_text("chip", name))
+
+
+def system(name: str | Path) -> SystemSpec:
+    """A catalog system by id, or a system YAML file by path."""
+    return _system(_text("system", name))
+
+
+def model(name: str | Path) -> ModelSpec:
+    """A catalog model by id, or a model YAML / Hugging Face config.json by path."""
+    return _model(_text("model", name))
+
+
+@cache
+def _chip(name: str) -> ChipSpec:
     if name.endswith((".yaml", ".yml", ".json")):
         return load_chip_file(name)
     path = DATA / "chips" / f"{name}.yaml"
@@ -142,8 +176,7 @@ def chip(name: str) -> ChipSpec:
 
 
 @cache
-def system(name: str) -> SystemSpec:
-    """A catalog system by id, or a system YAML file by path."""
+def _system(name: str) -> SystemSpec:
     if name.endswith((".yaml", ".yml", ".json")):
         return load_system_file(name)
     path = DATA / "systems" / f"{name}.yaml"
@@ -153,8 +186,7 @@ def system(name: str) -> SystemSpec:
 
 
 @cache
-def model(name: str) -> ModelSpec:
-    """A catalog model by id, or a model YAML / Hugging Face config.json by path."""
+def _model(name: str) -> ModelSpec:
     if name.endswith((".yaml", ".yml", ".json")):
         return load_model_file(name)
     path = DATA / "models" / f"{name}.yaml"

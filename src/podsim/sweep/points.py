@@ -79,8 +79,7 @@ def resolve_contents(spec: SweepSpec, file: str | None = None) -> dict[str, str]
     """{model or system reference: hash of what it resolves to}. Files are read afresh (the
     catalog caches files by path), and an unknown id or unreadable file is reported with the
     spec's field before any work."""
-    for fn in (catalog.model, catalog.system, catalog.chip):
-        fn.cache_clear()
+    catalog.clear_cache()
     out: dict[str, str] = {}
     for field, refs, resolve in (
         ("models", spec.models, lambda r: catalog.model(r)),

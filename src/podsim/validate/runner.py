@@ -61,6 +61,15 @@ def load_cases(path: str | Path) -> list[tuple[str, ValidationCase | PodsimError
 def load_files(paths: list[str | Path]) -> list[tuple[str, ValidationCase | PodsimError]]:
     """Every case of every file, in order. A case whose id was already used (in the same file
     or an earlier one) is reported as invalid: summaries would count it twice."""
+    if isinstance(paths, str | Path):  # one file, not the characters of its name
+        paths = [paths]
+    if not isinstance(paths, list | tuple) or not all(isinstance(p, str | Path) for p in paths):
+        raise SpecError(
+            "validation files are given as a list of paths",
+            field="files",
+            value=repr(paths),
+            allowed="a path or a list of paths (str or pathlib.Path)",
+        )
     out: list[tuple[str, ValidationCase | PodsimError]] = []
     first: dict[str, str] = {}
     seen: dict[Path, str] = {}
