@@ -22,7 +22,8 @@ from dataclasses import dataclass
 from podsim.cost import collectives as coll
 from podsim.errors import SpecError
 from podsim.serving.kv import kv_bytes_per_token
-from podsim.serving.slo import ServingConfig, check_whole, choose_batch
+from podsim.serving.slo import ServingConfig, choose_batch
+from podsim.spec.checks import check_whole
 from podsim.spec.jobs import MAX_DEGREE
 
 NETWORKS = ("scale_up", "scale_out")

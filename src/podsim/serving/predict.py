@@ -26,7 +26,6 @@ from podsim.serving.slo import (
     BatchChoice,
     ServingConfig,
     check_max_output_len,
-    check_number,
     check_output_cv,
     check_prefix_hit,
     choose_batch,
@@ -36,6 +35,7 @@ from podsim.serving.slo import (
 from podsim.serving.step import DEFAULT_MOE_IMBALANCE, default_acceptance
 from podsim.serving.summary import point_dict
 from podsim.spec.case import ValidationCase
+from podsim.spec.checks import check_number
 from podsim.spec.jobs import MAX_MOE_IMBALANCE, ServingSpec
 from podsim.spec.model import ModelSpec
 

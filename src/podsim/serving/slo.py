@@ -21,7 +21,6 @@ Choosing the batch: without a latency target, the batch that maximises throughpu
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -40,52 +39,11 @@ from podsim.serving.step import (
     busiest_prompts,
     serving_step,
 )
+from podsim.spec.checks import check_number, check_whole, is_real
 from podsim.spec.model import ModelSpec
 
 PHASES = ("prefill", "decode", "end_to_end")
 KNEE = 0.99
-
-
-def _is_real(value) -> bool:
-    """A real number (Python or numpy), not a boolean, text or None."""
-    return not isinstance(value, bool) and isinstance(value, int | float | np.integer | np.floating)
-
-
-def _finite(value) -> bool:
-    """Whether a real number is finite (Python integers of any size are)."""
-    return isinstance(value, int | np.integer) or math.isfinite(value)
-
-
-def check_number(
-    value, field: str, what: str, *, low: float, high: float, allowed: str, low_open: bool = False
-) -> float:
-    """``value`` as a float if it is a finite real number in [low, high] ((low, high] with
-    ``low_open``); anything else (text, None, NaN, out of range) is a SpecError naming it."""
-    ok = (
-        _is_real(value)
-        and _finite(value)
-        and (value > low if low_open else value >= low)
-        and value <= high
-    )
-    if not ok:
-        raise SpecError(what, field=field, value=value, allowed=allowed)
-    return float(value)
-
-
-def check_whole(value, field: str, what: str, *, low: int, high: int) -> int:
-    """``value`` as an int if it is a whole number (an integer, or a float with a whole
-    value) in [low, high]; anything else is a SpecError naming it."""
-    ok = (
-        _is_real(value)
-        and _finite(value)
-        and (isinstance(value, int | np.integer) or float(value).is_integer())
-        and low <= value <= high
-    )
-    if not ok:
-        raise SpecError(
-            what, field=field, value=value, allowed=f"a whole number, {low} to {high:,}"
-        )
-    return int(value)
 
 
 def check_target(value, field: str) -> float | None:
@@ -105,7 +63,7 @@ def check_target(value, field: str) -> float | None:
 
 def check_output_cv(output_cv: float) -> None:
     """Reject an output-length coefficient of variation outside [0, 10] with the reason."""
-    if not _is_real(output_cv) or not 0.0 <= output_cv <= 10.0:
+    if not is_real(output_cv) or not 0.0 <= output_cv <= 10.0:
         raise SpecError(
             "output-length coefficient of variation (std / mean)",
             field="output_cv",
@@ -118,7 +76,7 @@ def check_max_output_len(max_output_len: float | None, output_len: float) -> Non
     """Reject a reserved output length below the mean output, or absurd, with the reason."""
     if max_output_len is None:
         return
-    if not _is_real(max_output_len) or not output_len <= max_output_len <= 1.0e7:
+    if not is_real(max_output_len) or not output_len <= max_output_len <= 1.0e7:
         raise SpecError(
             "the output the engine reserves KV cache for runs from the mean output length "
             "(it cannot be shorter) to 10 million tokens",
@@ -130,7 +88,7 @@ def check_max_output_len(max_output_len: float | None, output_len: float) -> Non
 
 def check_prefix_hit(prefix_hit: float) -> None:
     """Reject a prefix-cache hit fraction outside [0, 1) with the reason."""
-    if not _is_real(prefix_hit) or not 0.0 <= prefix_hit < 1.0:
+    if not is_real(prefix_hit) or not 0.0 <= prefix_hit < 1.0:
         raise SpecError(
             "fraction of each prompt's tokens found in the prefix cache",
             field="prefix_hit",

@@ -1,8 +1,11 @@
-"""Checks of single numbers given on the command line, outside any spec file."""
+"""Checks of single numbers given on the command line or to the Python API, outside any spec
+file: one place for what a finite, real, in-range number or a whole number is."""
 
 from __future__ import annotations
 
 import math
+
+import numpy as np
 
 from podsim.errors import SpecError
 
@@ -35,3 +38,45 @@ def finite_number(
     if not ok:
         raise SpecError(f"{what} out of range", field=field, value=value, allowed=allowed)
     return value
+
+
+def is_real(value) -> bool:
+    """A real number (Python or numpy), not a boolean, text or None."""
+    return not isinstance(value, bool) and isinstance(value, int | float | np.integer | np.floating)
+
+
+def _finite(value) -> bool:
+    """Whether a real number is finite (Python integers of any size are)."""
+    return isinstance(value, int | np.integer) or math.isfinite(value)
+
+
+def check_number(
+    value, field: str, what: str, *, low: float, high: float, allowed: str, low_open: bool = False
+) -> float:
+    """``value`` as a float if it is a finite real number in [low, high] ((low, high] with
+    ``low_open``); anything else (text, None, NaN, out of range) is a SpecError naming it."""
+    ok = (
+        is_real(value)
+        and _finite(value)
+        and (value > low if low_open else value >= low)
+        and value <= high
+    )
+    if not ok:
+        raise SpecError(what, field=field, value=value, allowed=allowed)
+    return float(value)
+
+
+def check_whole(value, field: str, what: str, *, low: int, high: int) -> int:
+    """``value`` as an int if it is a whole number (an integer, or a float with a whole
+    value) in [low, high]; anything else is a SpecError naming it."""
+    ok = (
+        is_real(value)
+        and _finite(value)
+        and (isinstance(value, int | np.integer) or float(value).is_integer())
+        and low <= value <= high
+    )
+    if not ok:
+        raise SpecError(
+            what, field=field, value=value, allowed=f"a whole number, {low} to {high:,}"
+        )
+    return int(value)
