@@ -7,6 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from field_error import raises_field
 from podsim import catalog
 from podsim.errors import PodsimError, SpecError
 from podsim.hardware.system import resolve_system
@@ -20,21 +21,13 @@ from podsim_process import podsim
 HUGE = 10**30
 
 
+def _raises_spec(fn, *args, **kw) -> str:
+    return raises_field(fn, *args, cls=SpecError, **kw)
+
+
 @pytest.fixture(scope="module")
 def small():
     return catalog.model("llama3-8b"), resolve_system("dgx-h100-cluster", 8)
-
-
-def _raises(fn, *args, field: str, value=None, **kw) -> str:
-    with pytest.raises(SpecError) as exc:
-        fn(*args, **kw)
-    msg = str(exc.value)
-    assert exc.value.field == field, msg
-    assert f"field '{field}'" in msg, msg
-    if value is not None:
-        assert repr(value) in msg, msg
-    assert "Traceback" not in msg and "\n" not in msg, msg
-    return msg
 
 
 TRAIN = dict(global_batch=64, seq_len=4096)
@@ -70,7 +63,7 @@ TRAIN = dict(global_batch=64, seq_len=4096)
 )
 def test_search_training_rejects_bad_arguments(small, kw, field, value) -> None:
     m, s = small
-    _raises(search_training, m, s, **{**TRAIN, **kw}, field=field, value=value)
+    _raises_spec(search_training, m, s, **{**TRAIN, **kw}, field=field, value=value)
 
 
 def test_search_training_takes_numpy_ints_and_a_default_batch(small) -> None:
@@ -81,13 +74,13 @@ def test_search_training_takes_numpy_ints_and_a_default_batch(small) -> None:
 
 
 def test_default_global_batch_checks_the_sequence_length() -> None:
-    _raises(default_global_batch, 0, field="seq_len", value=0)
+    _raises_spec(default_global_batch, 0, field="seq_len", value=0)
 
 
 def test_training_pareto_checks_once_before_searching(small) -> None:
     m, s = small
     # every chip count used to be an error row naming seq_len; now one SpecError up front
-    _raises(training_pareto, m, s, [8, 16], global_batch=64, seq_len=0, field="seq_len")
+    _raises_spec(training_pareto, m, s, [8, 16], global_batch=64, seq_len=0, field="seq_len")
 
 
 SERVE = dict(input_len=1024, output_len=256)
@@ -124,7 +117,7 @@ SERVE = dict(input_len=1024, output_len=256)
 )
 def test_search_serving_rejects_bad_arguments(small, kw, field, value) -> None:
     m, s = small
-    _raises(search_serving, m, s, **{**SERVE, **kw}, field=field, value=value)
+    _raises_spec(search_serving, m, s, **{**SERVE, **kw}, field=field, value=value)
 
 
 def test_search_serving_takes_numpy_ints(small) -> None:

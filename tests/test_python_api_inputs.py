@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from field_error import raises_field
 from podsim import catalog
 from podsim.errors import PlanError, PodsimError, SpecError
 from podsim.hardware.system import resolve_system
@@ -17,18 +18,6 @@ from podsim.training.plan import check_plans, from_spec, plan_arrays
 from podsim.training.step import simulate_plans
 
 HUGE = 10**30
-
-
-def _raises(fn, *args, field: str, value=None, cls=PodsimError, **kw) -> str:
-    with pytest.raises(cls) as exc:
-        fn(*args, **kw)
-    msg = str(exc.value)
-    assert exc.value.field == field, msg
-    assert f"field '{field}'" in msg, msg
-    if value is not None:
-        assert repr(value) in msg, msg
-    assert "\n" not in msg, msg
-    return msg
 
 
 @pytest.fixture(scope="module")
@@ -91,16 +80,16 @@ def test_plan_arrays_matches_from_spec(train):
     ],
 )
 def test_plan_field_values(train, field, value):
-    msg = _raises(plan_arrays, field=field, cls=PlanError, **{**PLAN, field: value})
+    msg = raises_field(plan_arrays, field=field, cls=PlanError, **{**PLAN, field: value})
     if isinstance(value, int) and not isinstance(value, bool):
         assert repr(value) in msg
 
 
 def test_plan_fields_missing_unknown_and_shapes():
-    _raises(plan_arrays, field="pp", cls=PlanError, tp=1)  # KeyError 'pp'
-    _raises(plan_arrays, field="pipeline", cls=PlanError, **PLAN, pipeline=2)
+    raises_field(plan_arrays, field="pp", cls=PlanError, tp=1)  # KeyError 'pp'
+    raises_field(plan_arrays, field="pipeline", cls=PlanError, **PLAN, pipeline=2)
     # a numpy broadcasting ValueError
-    msg = _raises(
+    msg = raises_field(
         plan_arrays, field="plan", cls=PlanError, **{**PLAN, "tp": [1, 2], "pp": [1, 2, 4]}
     )
     assert "tp (2,)" in msg and "pp (3,)" in msg
@@ -111,9 +100,9 @@ def test_a_plan_built_directly_is_checked(train):
     from dataclasses import replace
 
     p = plan_arrays(**PLAN)
-    _raises(simulate_plans, m, s, replace(p, tp=np.array(0)), "bf16", field="tp", value=0)
-    _raises(check_plans, replace(p, pp=np.array([1.5])), m, 64, field="pp", value=1.5)
-    _raises(simulate_plans, m, s, dict(PLAN), "bf16", field="plan", value="dict")
+    raises_field(simulate_plans, m, s, replace(p, tp=np.array(0)), "bf16", field="tp", value=0)
+    raises_field(check_plans, replace(p, pp=np.array([1.5])), m, 64, field="pp", value=1.5)
+    raises_field(simulate_plans, m, s, dict(PLAN), "bf16", field="plan", value="dict")
 
 
 def test_plan_rows_that_do_not_fit_stay_flagged(train):
@@ -141,19 +130,19 @@ def test_plan_rows_that_do_not_fit_stay_flagged(train):
 def test_simulate_plans_arguments(train, kw, field, value):
     m, s = train
     kw = {"precision": "bf16", **kw}
-    _raises(simulate_plans, m, s, plan_arrays(**PLAN), field=field, value=value, **kw)
+    raises_field(simulate_plans, m, s, plan_arrays(**PLAN), field=field, value=value, **kw)
 
 
 def test_simulate_plans_objects(train):
     m, s = train
     p = plan_arrays(**PLAN)
-    _raises(simulate_plans, "llama3-8b", s, p, field="model", value="str")  # AttributeError
-    _raises(simulate_plans, m, "dgx-h100-cluster:64", p, field="system", value="str")
+    raises_field(simulate_plans, "llama3-8b", s, p, field="model", value="str")  # AttributeError
+    raises_field(simulate_plans, m, "dgx-h100-cluster:64", p, field="system", value="str")
     spec = TrainingSpec(seq_len=8192, global_batch=128, tp=2, pp=2)
-    _raises(from_spec, spec, "64", field="chips", value="64")  # TypeError
-    _raises(from_spec, spec, 0, field="chips", value=0)
-    _raises(from_spec, dict(seq_len=8192), 64, field="spec", value="dict")
-    _raises(check_plans, p, m, 64.0, field="chips", value=64.0)
+    raises_field(from_spec, spec, "64", field="chips", value="64")  # TypeError
+    raises_field(from_spec, spec, 0, field="chips", value=0)
+    raises_field(from_spec, dict(seq_len=8192), 64, field="spec", value="dict")
+    raises_field(check_plans, p, m, 64.0, field="chips", value=64.0)
     assert isinstance(PodsimError, type) and issubclass(SpecError, PodsimError)
 
 
@@ -189,20 +178,20 @@ def test_simulate_keywords(serve, kw, field, value):
     from podsim.serving.predict import simulate
 
     m, s, spec, _ = serve
-    _raises(simulate, m, s, spec, field=field, value=value, cls=SpecError, **kw)
+    raises_field(simulate, m, s, spec, field=field, value=value, cls=SpecError, **kw)
 
 
 def test_simulate_objects_and_unvalidated_specs(serve):
     from podsim.serving.predict import simulate
 
     m, s, spec, _ = serve
-    _raises(simulate, "llama3-70b", s, spec, field="model", value="str")  # AttributeError
-    _raises(simulate, m, "dgx-h100-cluster:16", spec, field="system", value="str")
-    _raises(simulate, m, s, dict(input_len=2048, output_len=512), field="spec", value="dict")
+    raises_field(simulate, "llama3-70b", s, spec, field="model", value="str")  # AttributeError
+    raises_field(simulate, m, "dgx-h100-cluster:16", spec, field="system", value="str")
+    raises_field(simulate, m, s, dict(input_len=2048, output_len=512), field="spec", value="dict")
     # model_copy(update=...) skips pydantic's validation: the config still checks
     bad = spec.model_copy(update=dict(phase="decod"))
-    _raises(simulate, m, s, bad, field="phase", value="decod")  # predicted as end_to_end
-    _raises(simulate, m, s, spec.model_copy(update=dict(batch=0)), field="batch", value=0)
+    raises_field(simulate, m, s, bad, field="phase", value="decod")  # predicted as end_to_end
+    raises_field(simulate, m, s, spec.model_copy(update=dict(batch=0)), field="batch", value=0)
 
 
 @pytest.mark.parametrize(
@@ -233,7 +222,7 @@ def test_serving_config_fields(serve, kw, field, value):
     from dataclasses import replace
 
     c = serve[3]
-    _raises(replace, c, field=field, value=value, cls=SpecError, **kw)
+    raises_field(replace, c, field=field, value=value, cls=SpecError, **kw)
 
 
 @pytest.mark.parametrize(
@@ -242,7 +231,7 @@ def test_serving_config_fields(serve, kw, field, value):
 def test_evaluate_batches(serve, batch):
     from podsim.serving.slo import evaluate
 
-    _raises(evaluate, serve[3], batch, field="batch", cls=SpecError)
+    raises_field(evaluate, serve[3], batch, field="batch", cls=SpecError)
 
 
 def test_evaluate_valid_batches(serve):
@@ -254,7 +243,7 @@ def test_evaluate_valid_batches(serve):
     assert np.array_equal(a.tpot_s, b.tpot_s)
     assert float(evaluate(c, np.int64(8)).tpot_s[0]) == float(a.tpot_s[1])
     assert evaluate(c, []).tpot_s.size == 0
-    _raises(evaluate, "config", [1], field="config", value="str")
+    raises_field(evaluate, "config", [1], field="config", value="str")
 
 
 @pytest.mark.parametrize(
@@ -271,7 +260,7 @@ def test_evaluate_valid_batches(serve):
 def test_choose_batch_targets(serve, kw, field, value):
     from podsim.serving.slo import choose_batch
 
-    _raises(choose_batch, serve[3], field=field, value=value, cls=SpecError, **kw)
+    raises_field(choose_batch, serve[3], field=field, value=value, cls=SpecError, **kw)
 
 
 def test_choose_batch_numpy_target(serve):
@@ -306,7 +295,7 @@ def pools(serve):
 def test_disaggregate_arguments(pools, kw, field, value):
     from podsim.serving.disagg import disaggregate
 
-    _raises(disaggregate, *pools, field=field, value=value, cls=SpecError, **kw)
+    raises_field(disaggregate, *pools, field=field, value=value, cls=SpecError, **kw)
 
 
 def test_disaggregate_configs(pools):
@@ -317,8 +306,8 @@ def test_disaggregate_configs(pools):
     pre, dec = pools
     assert disaggregate(pre, dec, chips=16).prefill_chips is not None
     # the decode pool sized for other prompts than the prefill pool computes
-    _raises(disaggregate, pre, replace(dec, input_len=100.0), field="input_len", value=100.0)
-    _raises(disaggregate, dict(phase="prefill"), dec, field="prefill", value="dict")
+    raises_field(disaggregate, pre, replace(dec, input_len=100.0), field="input_len", value=100.0)
+    raises_field(disaggregate, dict(phase="prefill"), dec, field="prefill", value="dict")
 
 
 # ---------------------------------------------------------------- systems, goodput, sweeps
@@ -328,7 +317,7 @@ def test_disaggregate_configs(pools):
 def test_system_reference_is_text(ref):
     from podsim.hardware.resolve import resolve_system_arg
 
-    _raises(resolve_system_arg, ref, None, field="system", cls=SpecError)  # AttributeError
+    raises_field(resolve_system_arg, ref, None, field="system", cls=SpecError)  # AttributeError
 
 
 def test_system_reference_path_object(tmp_path):
@@ -363,7 +352,7 @@ def job():
 def test_goodput_days(job, days, value):
     from podsim.reliability.goodput import goodput_for_job
 
-    _raises(goodput_for_job, *job, days=days, field="days", value=value, cls=SpecError)
+    raises_field(goodput_for_job, *job, days=days, field="days", value=value, cls=SpecError)
 
 
 def test_goodput_objects_and_report_numbers(job):
@@ -372,18 +361,18 @@ def test_goodput_objects_and_report_numbers(job):
     m, s, plan = job
     pt, rep, _ = goodput_for_job(m, s, plan, days=np.float64(30))
     assert 0 < rep.goodput <= 1 and pt.tokens_per_s > 0
-    _raises(goodput_for_job, "llama3-8b", s, plan, days=30, field="model", value="str")
-    _raises(goodput_for_job, m, s, dict(seq_len=8192), days=30, field="plan", value="dict")
-    _raises(goodput_for_job, m, s, plan, days=30, params="x", field="params", value="str")
+    raises_field(goodput_for_job, "llama3-8b", s, plan, days=30, field="model", value="str")
+    raises_field(goodput_for_job, m, s, dict(seq_len=8192), days=30, field="plan", value="dict")
+    raises_field(goodput_for_job, m, s, plan, days=30, params="x", field="params", value="str")
     kw = dict(days=30, state_bytes_per_chip=1e9)
-    _raises(
+    raises_field(
         goodput_report,
         s,
         **{**kw, "state_bytes_per_chip": float("nan")},
         field="state_bytes_per_chip",
     )
-    _raises(goodput_report, s, **kw, tokens_per_s=float("nan"), field="tokens_per_s")
-    _raises(goodput_report, s, **kw, step_time_s=-1.0, field="step_time_s", value=-1.0)
+    raises_field(goodput_report, s, **kw, tokens_per_s=float("nan"), field="tokens_per_s")
+    raises_field(goodput_report, s, **kw, step_time_s=-1.0, field="step_time_s", value=-1.0)
 
 
 def test_sweep_arguments(tmp_path):
@@ -393,12 +382,12 @@ def test_sweep_arguments(tmp_path):
     spec = load_sweep(builtin_sweeps()[0])
     out = tmp_path / "out"
     for w in (1.5, "2", True):
-        _raises(run_sweep, spec, out, workers=w, field="workers", value=w)
-    _raises(run_sweep, builtin_sweeps()[0], out, field="spec", value="str")  # AttributeError
-    _raises(run_sweep, spec, None, field="out")  # TypeError
-    _raises(load_results, 5, field="out", value=5)
-    _raises(query, None, "select 1", field="out")
-    _raises(query, tmp_path, None, field="sql")  # AttributeError
+        raises_field(run_sweep, spec, out, workers=w, field="workers", value=w)
+    raises_field(run_sweep, builtin_sweeps()[0], out, field="spec", value="str")  # AttributeError
+    raises_field(run_sweep, spec, None, field="out")  # TypeError
+    raises_field(load_results, 5, field="out", value=5)
+    raises_field(query, None, "select 1", field="out")
+    raises_field(query, tmp_path, None, field="sql")  # AttributeError
     assert not out.exists()
 
 
