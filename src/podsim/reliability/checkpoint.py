@@ -34,29 +34,41 @@ from podsim.reliability.params import ReliabilityParams, load_params
 MODES = ("storage", "in-memory")
 
 
+def _free_is_zero(c, t) -> np.ndarray:
+    """An interval formula's value, 0 where the checkpoint is free (C = 0): every formula tends to
+    0 there for a finite MTBF, and with no failures (M = ∞) the product C·M is 0·∞ = NaN."""
+    return np.where(np.asarray(c, float) > 0, t, 0.0)
+
+
 def young_interval(c, m):
     """Young: sqrt(2 C M)."""
-    return np.sqrt(2.0 * np.asarray(c, float) * np.asarray(m, float))
+    with np.errstate(invalid="ignore"):
+        return _free_is_zero(c, np.sqrt(2.0 * np.asarray(c, float) * np.asarray(m, float)))
 
 
 def daly_interval(c, m, r=0.0):
     """Daly first order: sqrt(2 C (R + M))."""
-    return np.sqrt(2.0 * np.asarray(c, float) * (np.asarray(r, float) + np.asarray(m, float)))
+    c = np.asarray(c, float)
+    with np.errstate(invalid="ignore"):
+        return _free_is_zero(c, np.sqrt(2.0 * c * (np.asarray(r, float) + np.asarray(m, float))))
 
 
 def daly_higher_order_interval(c, m):
     """Daly higher order; M where C >= 2M."""
     c = np.asarray(c, float)
     m = np.asarray(m, float)
-    x = c / (2.0 * m)
-    t = np.sqrt(2.0 * c * m) * (1.0 + np.sqrt(x) / 3.0 + x / 9.0) - c
-    return np.where(c < 2.0 * m, t, m)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        x = c / (2.0 * m)
+        t = np.sqrt(2.0 * c * m) * (1.0 + np.sqrt(x) / 3.0 + x / 9.0) - c
+    return _free_is_zero(c, np.where(c < 2.0 * m, t, m))
 
 
 def availability_optimal_interval(ts, tf, tr=0.0):
     """NVIDIA: Ts + sqrt(2 (Tf + Tr) Ts + Ts²); exact optimum of podsim's ETTR model."""
     ts = np.asarray(ts, float)
-    return ts + np.sqrt(2.0 * (np.asarray(tf, float) + np.asarray(tr, float)) * ts + ts * ts)
+    with np.errstate(invalid="ignore"):
+        t = ts + np.sqrt(2.0 * (np.asarray(tf, float) + np.asarray(tr, float)) * ts + ts * ts)
+    return _free_is_zero(ts, t)
 
 
 def storage_write_time(bytes_per_chip, params: ReliabilityParams | None = None):
@@ -163,7 +175,10 @@ def plan_checkpoint(
     r = recovery_s + reload
     opt = float(availability_optimal_interval(c, mtbf_s, r)) if c > 0 else floor
     t = float(interval_s) if interval_s is not None else max(opt, floor)
-    if t <= c:
+    # the optimum exceeds C whenever C > 0; it is 0 only for a free checkpoint (no state, or an
+    # in-memory snapshot of nothing) with no floor: checkpointing continuously then loses nothing
+    # (the ETTR model reads C/T as 0 there), so only a forced interval can be too short
+    if interval_s is not None and t <= c:
         raise SpecError(
             "checkpoint interval must exceed the checkpoint time",
             field="checkpoint_interval",

@@ -62,11 +62,27 @@ def _check_system_params(system, params) -> None:
         )
 
 
+def _checkpoint_share(c, t) -> np.ndarray:
+    """C/T, with 0 where C = 0: a checkpoint that costs nothing blocks nothing, even at the
+    T = 0 ("continuous") interval the optimum gives it when nothing floors the interval
+    (0/0 was NaN: in-memory checkpoints of a job without state, e.g. ``podsim facility
+    --tokens-per-s``)."""
+    c, t = np.broadcast_arrays(np.asarray(c, float), np.asarray(t, float))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(c > 0, c / t, 0.0)
+
+
+def _per_failure(lam, x) -> np.ndarray:
+    """λ·x, with 0 where λ = 0: with no failures the optimal interval is infinite (T/2 of lost
+    work per failure is infinite) but no failure ever loses it (0·∞ was NaN)."""
+    lam, x = np.broadcast_arrays(np.asarray(lam, float), np.asarray(x, float))
+    with np.errstate(invalid="ignore"):
+        return np.where(lam > 0, lam * x, 0.0)
+
+
 def ettr(c, t, lam, loss):
     """(1 − C/T) / (1 + λ·L); λ per second, times in seconds. Broadcasts."""
-    c = np.asarray(c, float)
-    t = np.asarray(t, float)
-    return (1.0 - c / t) / (1.0 + np.asarray(lam, float) * np.asarray(loss, float))
+    return (1.0 - _checkpoint_share(c, t)) / (1.0 + _per_failure(lam, loss))
 
 
 def availability(mtbf, mttr):
@@ -83,14 +99,13 @@ def per_failure_loss(t, detect, restart, reload):
 def lost_fractions(c, t, lam, detect, restart, reload) -> dict[str, np.ndarray]:
     """Share of wall-clock time lost to each cause; sums to 1 − ETTR."""
     t = np.asarray(t, float)
-    lam = np.asarray(lam, float)
-    denom = 1.0 + lam * per_failure_loss(t, detect, restart, reload)
+    denom = 1.0 + _per_failure(lam, per_failure_loss(t, detect, restart, reload))
     return {
-        "checkpoint": (np.asarray(c, float) / t) / denom,
-        "lost_work": lam * t / 2.0 / denom,
-        "detection": lam * detect / denom,
-        "restart": lam * restart / denom,
-        "reload": lam * reload / denom,
+        "checkpoint": _checkpoint_share(c, t) / denom,
+        "lost_work": _per_failure(lam, t / 2.0) / denom,
+        "detection": _per_failure(lam, detect) / denom,
+        "restart": _per_failure(lam, restart) / denom,
+        "reload": _per_failure(lam, reload) / denom,
     }
 
 
@@ -177,7 +192,7 @@ def goodput_report(
     notes: list[str] = []
     if p.trust_vendor_claims:
         notes.append("vendor reliability claims trusted where they apply")
-    if lam_s * loss > 1.0:
+    if float(_per_failure(lam_s, loss)) > 1.0:
         notes.append("more time is spent recovering than training: the job barely progresses")
     tpd_ideal = tokens_per_s * 86400.0 if tokens_per_s is not None else None
     return GoodputReport(
@@ -230,8 +245,9 @@ def ettr_at_chips(
     )
     with np.errstate(divide="ignore"):
         mtbf = np.where(lam_s > 0, 1.0 / np.maximum(lam_s, 1e-300), np.inf)
+    # with no failures (λ = 0) the optimum is never to checkpoint (T = ∞, ETTR = 1); replacing
+    # it by the floor gave ETTR = 1 − C/floor, 0 for storage (floor = C)
     t = np.maximum(availability_optimal_interval(c, mtbf, detect + restart + reload), floor)
-    t = np.where(np.isfinite(t), t, floor)
     loss = per_failure_loss(t, detect, restart, reload)
     return ettr(c, t, lam_s, loss)
 
