@@ -436,3 +436,22 @@ def test_class_rates_have_no_negative_parts() -> None:
             assert float(v) >= 0.0
     with pytest.raises(PodsimError):
         goodput_report(BASES["dgx-h100-cluster"], days=0, state_bytes_per_chip=1.0)
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_facility_rows_energy_per_token_after_failures(mode) -> None:
+    """``podsim facility SYSTEM --tokens-per-s X [--checkpoint in-memory] --target-tokens T``: a
+    workload without a model has no checkpoint state; every row still has goodput, energy per
+    token = power / (tokens/s x goodput) and a sizing that meets the target."""
+    from podsim.facility.sizing import facility_rows
+
+    sysms = [_scaled("gb200-nvl72-cluster", 1152), _scaled("dgx-h100-cluster", 1024)]
+    rows = facility_rows(sysms, tokens_per_s=2e6, target_tokens=1e12, days=30, checkpoint=mode)
+    for r in rows:
+        assert "error" not in r, r
+        assert 0.0 < r["ettr"] <= 1.0 and r["goodput"] == pytest.approx(r["ettr"])
+        assert r["energy_per_token_j"] == pytest.approx(
+            r["facility_power_mw"] * 1e6 / (2e6 * r["goodput"])
+        )
+        sz = r["sizing"]
+        assert sz["feasible"] and sz["days_needed"] <= 30 * (1 + 1e-9)
