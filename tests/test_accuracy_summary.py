@@ -159,3 +159,21 @@ def test_the_line_names_a_chip_the_family_record_would_hide_or_says_it_has_no_ru
     assert validation_line("serving", "hopper", "h800").endswith("None on h800 itself")
     # a family of one chip says it once
     assert "itself" not in validation_line("serving", "blackwell-ultra", "gb300")
+
+
+def test_a_target_the_model_cannot_meet_on_a_chip_it_underrates_says_so() -> None:
+    """On the H20 the model has run ~56% below measured: an unmet TPOT target there names that,
+    while on a chip without such a record the error stays as it was."""
+    from podsim.cli.validated import too_slow_note
+    from podsim.errors import PlanError
+
+    assert too_slow_note("serving", "hopper", "h20") is not None
+    assert too_slow_note("serving", "hopper", "h100-sxm") is None
+    assert too_slow_note("serving", "hopper", "h800") is None
+    args = ["serve", "--model", "deepseek-r1", "--ep", "16", "--dp", "16", "--phase", "decode"]
+    args += ["--input-len", "4096", "--output-len", "1536", "--precision", "fp8"]
+    res = runner.invoke(app, [*args, "--system", "hgx-h20-cluster:16", "--tpot", "5 ms"])
+    assert isinstance(res.exception, PlanError) and res.exception.field == "slo"
+    assert "below measured" in str(res.exception) and "\n" not in str(res.exception)
+    res = runner.invoke(app, [*args, "--system", "dgx-h100-cluster:16", "--tpot", "5 ms"])
+    assert isinstance(res.exception, PlanError) and "below measured" not in str(res.exception)

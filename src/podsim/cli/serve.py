@@ -16,8 +16,8 @@ from podsim.cli.output import (
     ms_text,
     table,
 )
-from podsim.cli.validated import validation_line, validation_record
-from podsim.errors import SpecError
+from podsim.cli.validated import too_slow_note, validation_line, validation_record
+from podsim.errors import PlanError, SpecError
 from podsim.hardware.resolve import resolve_system_arg
 from podsim.serving.step import DEFAULT_ACCEPTANCE
 from podsim.spec.errors import spec_error
@@ -222,16 +222,24 @@ def serve(
         console.print(table(None, ["", "value"], rows))
         console.print(validation_line("serving", sysm.chip.family, sysm.chip.id))
         return
-    c, point, choice = simulate(
-        m,
-        sysm,
-        spec,
-        moe_imbalance=moe_imbalance,
-        output_cv=output_cv,
-        max_output_len=max_output_len,
-        kv_allocation=kv_allocation,
-        prefix_hit=prefix_hit,
-    )
+    try:
+        c, point, choice = simulate(
+            m,
+            sysm,
+            spec,
+            moe_imbalance=moe_imbalance,
+            output_cv=output_cv,
+            max_output_len=max_output_len,
+            kv_allocation=kv_allocation,
+            prefix_hit=prefix_hit,
+        )
+    except PlanError as exc:
+        note = too_slow_note("serving", sysm.chip.family, sysm.chip.id)
+        if exc.field != "slo" or note is None:
+            raise
+        raise PlanError(
+            f"{exc.message} ({note})", field=exc.field, value=exc.value, allowed=exc.allowed
+        ) from None
     tps_sys = point["tokens_per_s_per_chip"] * n
     out = {
         **head,

@@ -49,3 +49,19 @@ def validation_line(kind: str, family: str, chip: str | None = None) -> str:
         + f". On {chip} itself: "
         + "; ".join(_part(_LABELS[key], own[key]) for key in SETS if key in own)
     )
+
+
+def too_slow_note(kind: str, family: str, chip: str) -> str | None:
+    """When the model has run well below measured on ``chip`` itself (median signed error of
+    its unseen runs, else its fitted-on runs, below -25%), a clause saying so, for an error
+    that says a target cannot be met: there the real chip may well meet it."""
+    own = chip_accuracy(kind, family, chip)
+    if not own:
+        return None
+    s = own.get("out_of_sample") or own.get("public")
+    if s is None or s["median_error"] > -0.25:
+        return None
+    return (
+        f"note: on {chip} the model has been {100 * -s['median_error']:.0f}% below measured "
+        f"(median of {s['runs']} published {kind} runs), so the real chip may meet it"
+    )
