@@ -142,6 +142,9 @@ def test_more_replicas_with_the_same_per_replica_batch(case, k) -> None:
     # the TP group): between two DP degrees the larger may reduce faster, as on a torus a
     # larger group drives more links
     assume(kw["cp"] == 1 and kw["ep"] == kw["tp"] if m.moe is not None else kw["cp"] == 1)
+    # and on switched fabrics only: a torus slice of another size has another shape, so the same
+    # TP/PP groups may span more links and run faster (TPU v7: 16 chips 2x2x4, 32 chips 2x4x4)
+    assume(all(lv.kind not in ("torus", "nd_full_mesh") for lv in sysm.system.levels))
     one = _run(m, sysm, {**kw, "dp": 1, "global_batch": per_replica}, prec)
     assert _f(a.memory.total) <= _f(one.memory.total) * (1 + 1e-12)
     no_opt = lambda r: _f(r.step_time) - _f(r.breakdown["optimizer"])  # noqa: E731
