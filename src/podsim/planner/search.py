@@ -27,6 +27,7 @@ import numpy as np
 from podsim.errors import PlanError, SpecError
 from podsim.hardware.system import System
 from podsim.planner.space import PlanSpace, SpaceOptions, training_space
+from podsim.spec.checks import check_type
 from podsim.spec.jobs import TrainingSearchSpec
 from podsim.spec.model import ModelSpec
 from podsim.training.plan import RECOMPUTE_NAMES, PlanArrays, check_plans
@@ -198,13 +199,7 @@ def check_request(
             "unknown objective", field="objective", value=objective, allowed=", ".join(OBJECTIVES)
         )
     o = options if options is not None else SpaceOptions()
-    if not isinstance(o, SpaceOptions):
-        raise SpecError(
-            "expected podsim.planner.space.SpaceOptions",
-            field="options",
-            value=type(o).__name__,
-            allowed="SpaceOptions(...) or None",
-        )
+    check_type(o, SpaceOptions, "options", "SpaceOptions(...) or None")
     req = TrainingSearchSpec.checked(
         seq_len=seq_len,
         global_batch=global_batch,

@@ -30,7 +30,7 @@ from podsim.reliability.failures import (
     mean_restart_s,
 )
 from podsim.reliability.params import CLASSES, ReliabilityParams, load_params
-from podsim.spec.checks import MAX_DAYS, finite_number
+from podsim.spec.checks import MAKE_MODEL, MAKE_SYSTEM, MAX_DAYS, check_type, finite_number
 
 CAUSES = ("checkpoint", "lost_work", "detection", "restart", "reload")
 
@@ -46,19 +46,10 @@ def _number(value, field: str, what: str, *, zero_ok: bool = False, most=None) -
 
 
 def _check_system_params(system, params) -> None:
-    if not isinstance(system, System):
-        raise SpecError(
-            "expected a System",
-            field="system",
-            value=type(system).__name__,
-            allowed="podsim.hardware.resolve.resolve_system_arg('id:N', None)",
-        )
-    if params is not None and not isinstance(params, ReliabilityParams):
-        raise SpecError(
-            "expected ReliabilityParams",
-            field="params",
-            value=type(params).__name__,
-            allowed="podsim.reliability.params.load_params(...) or None",
+    check_type(system, System, "system", MAKE_SYSTEM)
+    if params is not None:
+        check_type(
+            params, ReliabilityParams, "params", "podsim.reliability.params.load_params(...)"
         )
 
 
@@ -271,20 +262,10 @@ def goodput_for_job(
     _number(days, "days", "the length of the run in days", most=MAX_DAYS)
     from podsim.spec.model import ModelSpec
 
-    if not isinstance(model, ModelSpec):
-        raise SpecError(
-            "expected a ModelSpec",
-            field="model",
-            value=type(model).__name__,
-            allowed="podsim.catalog.model(id or path)",
-        )
-    if not isinstance(plan, TrainingSpec):
-        raise SpecError(
-            "expected a TrainingSpec",
-            field="plan",
-            value=type(plan).__name__,
-            allowed="TrainingSpec(seq_len=..., global_batch=..., tp=..., ...)",
-        )
+    check_type(model, ModelSpec, "model", MAKE_MODEL)
+    check_type(
+        plan, TrainingSpec, "plan", "TrainingSpec(seq_len=..., global_batch=..., tp=..., ...)"
+    )
     from podsim.reliability.workload import training_point
 
     p = params or load_params()

@@ -23,7 +23,7 @@ from podsim.cost import collectives as coll
 from podsim.errors import SpecError
 from podsim.serving.kv import kv_bytes_per_token
 from podsim.serving.slo import ServingConfig, choose_batch
-from podsim.spec.checks import check_whole
+from podsim.spec.checks import check_type, check_whole
 from podsim.spec.jobs import MAX_DEGREE
 
 NETWORKS = ("scale_up", "scale_out")
@@ -126,13 +126,12 @@ def disaggregate(
     """Size the prefill and decode pools for ``prefill.input_len`` / ``decode.output_len``;
     with ``chips``, split that many chips into whole prefill and decode instances."""
     for c, name in ((prefill, "prefill"), (decode, "decode")):
-        if not isinstance(c, ServingConfig):
-            raise SpecError(
-                "expected a ServingConfig",
-                field=name,
-                value=type(c).__name__,
-                allowed=f"ServingConfig(..., phase='{name}') or config_for(model, system, spec)",
-            )
+        check_type(
+            c,
+            ServingConfig,
+            name,
+            f"ServingConfig(..., phase='{name}') or config_for(model, system, spec)",
+        )
     if prefill.phase != "prefill" or decode.phase != "decode":
         raise SpecError("disaggregate needs a prefill config and a decode config", field="phase")
     if decode.input_len != prefill.input_len:

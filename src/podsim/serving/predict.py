@@ -35,7 +35,7 @@ from podsim.serving.slo import (
 from podsim.serving.step import DEFAULT_MOE_IMBALANCE, default_acceptance
 from podsim.serving.summary import point_dict
 from podsim.spec.case import ValidationCase
-from podsim.spec.checks import check_number
+from podsim.spec.checks import MAKE_MODEL, MAKE_SYSTEM, check_number, check_type
 from podsim.spec.jobs import MAX_MOE_IMBALANCE, ServingSpec
 from podsim.spec.model import ModelSpec
 
@@ -43,15 +43,9 @@ from podsim.spec.model import ModelSpec
 def check_args(m: ModelSpec, system: System, s: ServingSpec) -> None:
     """The objects a serving prediction takes: a ModelSpec, a System and a ServingSpec (a
     dict or a path is an error naming the argument, not an AttributeError)."""
-    for value, cls, name, how in (
-        (m, ModelSpec, "model", "podsim.catalog.model(id or path)"),
-        (system, System, "system", "podsim.hardware.resolve.resolve_system_arg('id:N', None)"),
-        (s, ServingSpec, "spec", "ServingSpec(input_len=..., output_len=..., ...)"),
-    ):
-        if not isinstance(value, cls):
-            raise SpecError(
-                f"expected a {cls.__name__}", field=name, value=type(value).__name__, allowed=how
-            )
+    check_type(m, ModelSpec, "model", MAKE_MODEL)
+    check_type(system, System, "system", MAKE_SYSTEM)
+    check_type(s, ServingSpec, "spec", "ServingSpec(input_len=..., output_len=..., ...)")
 
 
 def check_plan(m: ModelSpec, chips: int, s: ServingSpec) -> None:

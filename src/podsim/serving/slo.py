@@ -39,10 +39,18 @@ from podsim.serving.step import (
     busiest_prompts,
     serving_step,
 )
-from podsim.spec.checks import check_number, check_whole, is_real
+from podsim.spec.checks import (
+    MAKE_MODEL,
+    MAKE_SYSTEM,
+    check_number,
+    check_type,
+    check_whole,
+    is_real,
+)
 from podsim.spec.model import ModelSpec
 
 PHASES = ("prefill", "decode", "end_to_end")
+MAKE_CONFIG = "ServingConfig(...) or podsim.serving.predict.config_for(model, system, spec)"
 KNEE = 0.99
 
 
@@ -215,20 +223,8 @@ def check_config(c: ServingConfig) -> None:
     from podsim.serving.kv import KV_PRECISIONS
     from podsim.spec.jobs import MAX_DEGREE, MAX_DRAFT_TOKENS, MAX_MOE_IMBALANCE, MAX_TOKENS
 
-    if not isinstance(c.model, ModelSpec):
-        raise SpecError(
-            "expected a ModelSpec",
-            field="model",
-            value=type(c.model).__name__,
-            allowed="podsim.catalog.model(id or path)",
-        )
-    if not isinstance(c.system, System):
-        raise SpecError(
-            "expected a System",
-            field="system",
-            value=type(c.system).__name__,
-            allowed="podsim.hardware.resolve.resolve_system_arg('id:N', None)",
-        )
+    check_type(c.model, ModelSpec, "model", MAKE_MODEL)
+    check_type(c.system, System, "system", MAKE_SYSTEM)
     if c.phase not in PHASES:
         raise SpecError(
             "unknown serving phase", field="phase", value=c.phase, allowed=", ".join(PHASES)
@@ -446,13 +442,7 @@ def weights_offloaded(c: ServingConfig) -> float:
 def evaluate(c: ServingConfig, batch) -> ServingPoints:
     """Metrics of ``batch`` sequences per attention group (array-valued; whole numbers of at
     least 1, :func:`check_batch`)."""
-    if not isinstance(c, ServingConfig):
-        raise SpecError(
-            "expected a ServingConfig",
-            field="config",
-            value=type(c).__name__,
-            allowed="ServingConfig(...) or podsim.serving.predict.config_for(model, system, spec)",
-        )
+    check_type(c, ServingConfig, "config", MAKE_CONFIG)
     B = check_batch(batch)
     g = float(c.group_chips)
     e = c.emitted_per_seq
@@ -583,13 +573,7 @@ def choose_batch(
 ) -> BatchChoice:
     """Unconstrained best throughput within memory, and the largest batch meeting the targets
     (``tpot``, ``ttft``: seconds above 0, or None)."""
-    if not isinstance(c, ServingConfig):
-        raise SpecError(
-            "expected a ServingConfig",
-            field="config",
-            value=type(c).__name__,
-            allowed="ServingConfig(...) or podsim.serving.predict.config_for(model, system, spec)",
-        )
+    check_type(c, ServingConfig, "config", MAKE_CONFIG)
     tpot = check_target(tpot, "tpot")
     ttft = check_target(ttft, "ttft")
     limit = batch_limit(c)

@@ -80,3 +80,18 @@ def check_whole(value, field: str, what: str, *, low: int, high: int) -> int:
             what, field=field, value=value, allowed=f"a whole number, {low} to {high:,}"
         )
     return int(value)
+
+
+# how a Python caller makes each object the model functions take
+MAKE_MODEL = "podsim.catalog.model(id or path)"
+MAKE_SYSTEM = "podsim.hardware.resolve.resolve_system_arg('id:N', None)"
+
+
+def check_type(value: object, cls: type, field: str, how: str) -> None:
+    """A SpecError naming ``field`` unless ``value`` is a ``cls`` (a dict, a str or None passed
+    where an object is expected would otherwise fail later as an AttributeError); ``how``
+    says how to make one."""
+    if not isinstance(value, cls):
+        raise SpecError(
+            f"expected a {cls.__name__}", field=field, value=type(value).__name__, allowed=how
+        )

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from podsim.errors import SpecError
+from podsim.spec.checks import check_type
 from podsim.sweep.evaluate import evaluate_point
 from podsim.sweep.points import Point, expand
 from podsim.sweep.spec import SweepSpec
@@ -74,13 +75,7 @@ def run_sweep(
         raise SpecError(
             "unknown backend", field="backend", value=backend, allowed=", ".join(BACKENDS)
         )
-    if not isinstance(spec, SweepSpec):
-        raise SpecError(
-            "expected a SweepSpec",
-            field="spec",
-            value=type(spec).__name__,
-            allowed="podsim.sweep.spec.load_sweep(path or built-in name)",
-        )
+    check_type(spec, SweepSpec, "spec", "podsim.sweep.spec.load_sweep(path or built-in name)")
     if workers is not None and (
         isinstance(workers, bool) or not isinstance(workers, numbers.Integral) or workers < 1
     ):

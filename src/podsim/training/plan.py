@@ -13,6 +13,7 @@ from dataclasses import dataclass, fields
 import numpy as np
 
 from podsim.errors import PlanError, SpecError
+from podsim.spec.checks import check_type
 from podsim.spec.jobs import MAX_DEGREE, MAX_SEQUENCES, MAX_TOKENS, TrainingSpec
 from podsim.spec.model import ModelSpec
 
@@ -203,13 +204,9 @@ def check_chips(chips) -> int:
 
 def from_spec(spec: TrainingSpec, chips: int, *, uneven_pp: bool = False) -> PlanArrays:
     """One plan from a TrainingSpec (dp derived as chips / (tp*pp*cp) when absent)."""
-    if not isinstance(spec, TrainingSpec):
-        raise SpecError(
-            "expected podsim.spec.jobs.TrainingSpec",
-            field="spec",
-            value=type(spec).__name__,
-            allowed="TrainingSpec(seq_len=..., global_batch=..., tp=..., ...)",
-        )
+    check_type(
+        spec, TrainingSpec, "spec", "TrainingSpec(seq_len=..., global_batch=..., tp=..., ...)"
+    )
     chips = check_chips(chips)
     denom = spec.tp * spec.pp * spec.cp
     dp = spec.dp if spec.dp is not None else max(chips // denom, 1)

@@ -33,6 +33,7 @@ from podsim.cost.compute import (
 from podsim.cost.memory import TrainingMemory, stage_layers, training_memory
 from podsim.errors import SpecError
 from podsim.hardware.system import System
+from podsim.spec.checks import MAKE_MODEL, MAKE_SYSTEM, check_type
 from podsim.spec.chip import BYTES_PER_ELEMENT
 from podsim.spec.jobs import MAX_MOE_IMBALANCE, TrainPrecision
 from podsim.spec.model import ModelSpec
@@ -136,14 +137,8 @@ def check_simulate_args(
     """The arguments of :func:`simulate_plans`, checked: the model, system and plan objects,
     a training precision, the expert imbalance; returns the plan with its fields checked
     (:func:`podsim.training.plan.checked_plans`). A mistake is a PodsimError naming it."""
-    for value, cls, name, how in (
-        (m, ModelSpec, "model", "podsim.catalog.model(id or path)"),
-        (system, System, "system", "podsim.hardware.resolve.resolve_system_arg('id:N', None)"),
-    ):
-        if not isinstance(value, cls):
-            raise SpecError(
-                f"expected a {cls.__name__}", field=name, value=type(value).__name__, allowed=how
-            )
+    check_type(m, ModelSpec, "model", MAKE_MODEL)
+    check_type(system, System, "system", MAKE_SYSTEM)
     if not isinstance(precision, str) or precision not in TRAIN_PRECISIONS:
         raise SpecError(
             "unknown training precision",
