@@ -45,7 +45,7 @@ from podsim.errors import PlanError, PodsimError, SpecError
 from podsim.hardware.system import System
 from podsim.planner.pareto import pareto_mask
 from podsim.planner.space import divisors
-from podsim.serving.disagg import NETWORKS, whole_instance_pools
+from podsim.serving.disagg import check_network, whole_instance_pools
 from podsim.serving.slo import (
     ServingConfig,
     batch_grid,
@@ -369,13 +369,7 @@ def check_request(
         raise SpecError(
             "unknown objective", field="objective", value=objective, allowed=", ".join(OBJECTIVES)
         )
-    if network not in NETWORKS:
-        raise SpecError(
-            "unknown KV-transfer network",
-            field="network",
-            value=network,
-            allowed=", ".join(NETWORKS),
-        )
+    check_network(network)
     if workers is not None and (
         isinstance(workers, bool) or not isinstance(workers, int | np.integer) or workers < 1
     ):

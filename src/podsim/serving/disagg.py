@@ -92,8 +92,8 @@ def whole_instance_pools(
     }
 
 
-def kv_transfer_time(c: ServingConfig, network: str) -> tuple[float, float]:
-    """(bytes, seconds) to move one request's KV cache from a prefill to a decode chip."""
+def check_network(network: str) -> None:
+    """Reject a KV-transfer network other than the scale-up or scale-out one."""
     if network not in NETWORKS:
         raise SpecError(
             "unknown KV-transfer network",
@@ -101,6 +101,11 @@ def kv_transfer_time(c: ServingConfig, network: str) -> tuple[float, float]:
             value=network,
             allowed=", ".join(NETWORKS),
         )
+
+
+def kv_transfer_time(c: ServingConfig, network: str) -> tuple[float, float]:
+    """(bytes, seconds) to move one request's KV cache from a prefill to a decode chip."""
+    check_network(network)
     nbytes = c.input_len * kv_bytes_per_token(c.model, c.kv_precision, mtp=c.mtp)
     sysm = c.system
     # a peer inside the scale-up domain (stride 1) or one domain away (stride = domain size)
