@@ -70,7 +70,7 @@ def plan_train(
 ) -> None:
     """Search every TP/PP/vpp/CP/EP/DP, ZeRO, recompute and micro-batch for MODEL on SYSTEM."""
     from podsim.planner.export import FRAMEWORKS_TRAIN, as_command, megatron_args, mindspeed_args
-    from podsim.planner.search import check_request, default_global_batch, search_training
+    from podsim.planner.search import check_request, search_training
     from podsim.planner.space import SpaceOptions
 
     if export is not None and export not in FRAMEWORKS_TRAIN:
@@ -96,11 +96,10 @@ def plan_train(
     )
     m = catalog.model(model)
     sysm = resolve_system_arg(system, chips)
-    gb = default_global_batch(req.seq_len) if req.global_batch is None else req.global_batch
     res = search_training(
         m,
         sysm,
-        global_batch=gb,
+        global_batch=req.global_batch,  # None: the planner's default (~4M tokens per step)
         seq_len=seq_len,
         precision=precision,
         objective=objective,
@@ -108,6 +107,7 @@ def plan_train(
         options=opts,
     )
     out = res.as_dict()
+    gb = res.global_batch
     flags = None
     if export:
         fn = megatron_args if export == "megatron" else mindspeed_args
