@@ -7,7 +7,7 @@ import typer
 from podsim import catalog
 from podsim.cli.latency_options import TPOT_HELP, TTFT_HELP, latency_target
 from podsim.cli.output import breakdown_table, cached_note, console, emit_json, table
-from podsim.cli.validated import validation_line, validation_record
+from podsim.cli.validated import precision_note, validation_line, validation_record
 from podsim.errors import SpecError
 from podsim.hardware.resolve import resolve_system_arg
 from podsim.units import format_quantity
@@ -143,6 +143,7 @@ def plan_train(
     elif plot:
         raise SpecError("--plot needs --pareto-chips", field="plot", value=plot)
     out["validation"] = validation_record("training", sysm.chip.family, sysm.chip.id)
+    out["precision_note"] = precision_note(sysm.chip, precision)
     if as_json:
         emit_json(out)
         return
@@ -174,6 +175,8 @@ def plan_train(
         rows.append(row)
     console.print(table(f"top {len(rows)} plans", cols, rows))
     console.print(validation_line("training", sysm.chip.family, sysm.chip.id))
+    if out["precision_note"]:
+        console.print(f"[yellow]{out['precision_note']}[/]")
     best = res.best[0]["metrics"]
     console.print(
         breakdown_table(
@@ -320,6 +323,7 @@ def plan_serve(
     if pareto:
         out["pareto_front"] = front
     out["validation"] = validation_record("serving", sysm.chip.family, sysm.chip.id)
+    out["precision_note"] = precision_note(sysm.chip, precision)
     if as_json:
         emit_json(out)
         return
@@ -368,6 +372,8 @@ def plan_serve(
         )
     )
     console.print(validation_line("serving", sysm.chip.family, sysm.chip.id))
+    if out["precision_note"]:
+        console.print(f"[yellow]{out['precision_note']}[/]")
     pools = res.best[0].get("pools")
     if pools:
         console.print(

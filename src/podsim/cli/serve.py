@@ -16,7 +16,12 @@ from podsim.cli.output import (
     ms_text,
     table,
 )
-from podsim.cli.validated import too_slow_note, validation_line, validation_record
+from podsim.cli.validated import (
+    precision_note,
+    too_slow_note,
+    validation_line,
+    validation_record,
+)
 from podsim.errors import PlanError, SpecError
 from podsim.hardware.resolve import resolve_system_arg
 from podsim.serving.step import DEFAULT_ACCEPTANCE
@@ -151,6 +156,7 @@ def serve(
         "chips": n,
         "plan": spec.model_dump(mode="json"),
         "validation": validation_record("serving", sysm.chip.family, sysm.chip.id),
+        "precision_note": precision_note(sysm.chip, spec.precision),
     }
     if disaggregate:
         check_plan(m, n, spec)
@@ -221,6 +227,7 @@ def serve(
         ]
         console.print(table(None, ["", "value"], rows))
         console.print(validation_line("serving", sysm.chip.family, sysm.chip.id))
+        _print_precision_note(head)
         return
     try:
         c, point, choice = simulate(
@@ -288,6 +295,7 @@ def serve(
         rows.append([label, f"{v:,.1f}" if v is not None else "unknown"])
     console.print(table(None, ["", "value"], rows))
     console.print(validation_line("serving", sysm.chip.family, sysm.chip.id))
+    _print_precision_note(head)
     console.print(
         breakdown_table("time per iteration", out["breakdown_s"], out["iteration_s"], ms=True)
     )
@@ -296,3 +304,8 @@ def serve(
 
 def register(app: typer.Typer) -> None:
     app.command("serve")(serve)
+
+
+def _print_precision_note(head: dict) -> None:
+    if head["precision_note"]:
+        console.print(f"[yellow]{head['precision_note']}[/]")

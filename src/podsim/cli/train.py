@@ -7,7 +7,7 @@ import typer
 from podsim import catalog
 from podsim.cli.output import breakdown_table, console, emit_json, memory_table
 from podsim.cli.train_options import training_spec
-from podsim.cli.validated import validation_line, validation_record
+from podsim.cli.validated import precision_note, validation_line, validation_record
 from podsim.errors import PlanError
 from podsim.hardware.resolve import resolve_system_arg
 from podsim.training.plan import from_spec, raise_if_invalid
@@ -80,6 +80,7 @@ def train(
         "ep_overlap": ep_overlap,
         **out,
         "validation": validation_record("training", sysm.chip.family, sysm.chip.id),
+        "precision_note": precision_note(sysm.chip, precision),
     }
     if as_json:
         emit_json(out)
@@ -97,6 +98,8 @@ def train(
         f"HFU {100 * out['hfu']:.1f}%"
     )
     console.print(validation_line("training", sysm.chip.family, sysm.chip.id))
+    if out["precision_note"]:
+        console.print(f"[yellow]{out['precision_note']}[/]")
     console.print(
         breakdown_table("time per step", out["breakdown_s"], out["step_time_s"], ms=False)
     )

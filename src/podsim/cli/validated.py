@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from podsim.spec.chip import ChipSpec
+from podsim.units import format_quantity
 from podsim.validate.accuracy import SETS, accuracy_for, chip_accuracy
 
 _LABELS = dict(zip(SETS, ("fitted-on runs", "unseen runs"), strict=True))
@@ -64,4 +66,19 @@ def too_slow_note(kind: str, family: str, chip: str) -> str | None:
     return (
         f"note: on {chip} the model has been {100 * -s['median_error']:.0f}% below measured "
         f"(median of {s['runs']} published {kind} runs), so the real chip may meet it"
+    )
+
+
+def precision_note(chip: ChipSpec, precision: str) -> str | None:
+    """When ``chip`` has no matrix rate of its own at ``precision`` (fp8 on an A100 or a TPU v5p,
+    fp4 on a Hopper), what the prediction assumes instead: the GEMMs at the nearest wider rate
+    (:meth:`ChipSpec.rate_precision`), the sizes in memory still those of ``precision``. None where
+    the chip has the rate (bf16 and fp16 count as one)."""
+    used = chip.rate_precision(precision)
+    if used == precision or {used, precision} <= {"bf16", "fp16"}:
+        return None
+    peak = format_quantity(chip.peak_flops(precision), "flops")
+    return (
+        f"{chip.id} has no {precision} matrix rate: its {precision} GEMMs are costed at the "
+        f"{used} peak ({peak}); weights and activations keep their {precision} sizes"
     )

@@ -79,12 +79,11 @@ class ChipSpec(Spec):
             raise ValueError("a chip needs a bf16 or fp16 peak")
         return v
 
-    def peak_flops(self, precision: str) -> float:
-        """Dense peak at ``precision``; formats the chip lacks run at the nearest wider one it has.
-
-        fp4 falls back to fp8 then bf16; fp8 to bf16 (or int8 rate is not used for float
-        formats); int8 falls back to fp8 then bf16; fp16/bf16 share the 16-bit rate.
-        """
+    def rate_precision(self, precision: str) -> str:
+        """The format whose dense rate ``precision`` runs at: itself where the chip has it, else
+        the nearest wider one it has. fp4 falls back to fp8 then bf16; fp8 to bf16 (the int8
+        rate is not used for float formats); int8 to fp8 then bf16; fp16/bf16 share the 16-bit
+        rate; fp32 runs at half the 16-bit rate where no fp32 figure is given."""
         chain = {
             "fp4": ("fp4", "fp8", "bf16", "fp16"),
             "fp8": ("fp8", "bf16", "fp16"),
@@ -95,9 +94,15 @@ class ChipSpec(Spec):
         }[precision]
         for p in chain:
             if p in self.flops:
-                val = self.flops[p].value
-                return val if p != "bf16" or precision != "fp32" else val / 2.0
+                return p
         raise AssertionError("unreachable: bf16 or fp16 always present")
+
+    def peak_flops(self, precision: str) -> float:
+        """Dense peak at ``precision``; formats the chip lacks run at the nearest wider one it
+        has (:meth:`rate_precision`)."""
+        p = self.rate_precision(precision)
+        val = self.flops[p].value
+        return val if p != "bf16" or precision != "fp32" else val / 2.0
 
     @property
     def sustained_clock_ratio(self) -> float:
