@@ -55,7 +55,7 @@ import numpy as np
 
 from podsim.cost import collectives as coll
 from podsim.cost import moe as moe_dispatch
-from podsim.cost.compute import compute_calibration, memory_time, model_constant
+from podsim.cost.compute import compute_calibration, memory_time, model_constant, row_fill
 from podsim.errors import SpecError
 from podsim.hardware.system import System
 from podsim.serving.calibration import serving_calibration
@@ -272,7 +272,7 @@ def serving_step(
         # attention projections (+ dense FFN or shared experts), split by TP
         act = T * (ops.gemm_in_elems + 2 * ops.out_elems) / tp
         # GEMMs of few rows fill their tiles and waves only partly (grouped_m0, as for experts)
-        fillT = np.maximum(T / (T + m0), 1e-6) if m0 > 0 else 1.0
+        fillT = row_fill(T, m0) if m0 > 0 else 1.0
         # the attention projections and the dense FFN / shared experts on their own rooflines
         # (also the two phases of the two-batch-overlap schedule, see below)
         t_a, w_a, c_a = gemm(
@@ -323,7 +323,7 @@ def serving_step(
             etp = tp * dp / ep  # each EP rank splits its experts over etp chips
             # few tokens per expert fill the GEMM tiles partly (grouped_m0, serving calibration)
             m_exp = recv / np.maximum(touched, 1e-12)
-            fill = m_exp / (m_exp + m0) if m0 > 0 else 1.0
+            fill = row_fill(m_exp, m0) if m0 > 0 else 1.0
             _, w_t, c_t = gemm(
                 recv * 2.0 * w_one / etp,
                 touched * w_one / etp * wb,
