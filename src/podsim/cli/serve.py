@@ -101,6 +101,12 @@ def serve(
         help="with reserved KV: the output tokens reserved per request (the engine's output "
         "limit, e.g. max_new_tokens); default: --output-len",
     ),
+    overlap: str = typer.Option(
+        "auto",
+        help="MoE with EP: two-batch overlap of the expert all-to-all with the other half "
+        "batch's compute (SGLang --enable-two-batch-overlap, DeepSeek dual micro-batch): auto "
+        "(where it is faster), tbo (always) or none (the all-to-all in line)",
+    ),
     disaggregate: bool = typer.Option(
         False, help="size prefill and decode pools (same plan for both) instead"
     ),
@@ -166,6 +172,7 @@ def serve(
             spec.model_copy(update={"phase": "prefill", "batch": None}),
             moe_imbalance=moe_imbalance,
             prefix_hit=prefix_hit,
+            overlap=overlap,
         )
         dec = config_for(
             m,
@@ -176,6 +183,7 @@ def serve(
             max_output_len=max_output_len,
             kv_allocation=kv_allocation,
             prefix_hit=prefix_hit,
+            overlap=overlap,
         )
         res = run_disagg(pre, dec, tpot=t_tpot, ttft=t_ttft, network=kv_network, chips=n)
         out = {**head, "disaggregated": res.as_dict()}
@@ -239,6 +247,7 @@ def serve(
             max_output_len=max_output_len,
             kv_allocation=kv_allocation,
             prefix_hit=prefix_hit,
+            overlap=overlap,
         )
     except PlanError as exc:
         note = too_slow_note("serving", sysm.chip.family, sysm.chip.id)
@@ -276,6 +285,9 @@ def serve(
         ["tokens/s per chip (in+out)", f"{out['tokens_per_s_per_chip']:,.1f}"],
         ["tokens/s system (in+out)", f"{tps_sys:,.0f}"],
     ]
+    if m.moe is not None and ep > 1:
+        used = "on" if out["two_batch_overlap"] else "off"
+        rows.append(["two-batch overlap", f"{used} ({overlap})"])
     if phase != "prefill":
         held = f"{out['kv_tokens_per_sequence']:,.0f} tokens"
         held += (

@@ -96,6 +96,7 @@ def config_for(
     max_output_len: float | None = None,
     kv_allocation: str | None = None,
     prefix_hit: float = 0.0,
+    overlap: str = "auto",
 ) -> ServingConfig:
     """The scalar configuration of a serving spec. ``kv_allocation`` None: ``reserved`` unless
     the spec gives the batch (:func:`podsim.serving.slo.resolve_kv_allocation`)."""
@@ -131,6 +132,7 @@ def config_for(
         kv_allocation=allocation,
         max_output_len=None if max_output_len is None else float(max_output_len),
         prefix_hit=float(prefix_hit),
+        overlap=overlap,
     )
 
 
@@ -145,6 +147,7 @@ def simulate(
     max_output_len: float | None = None,
     kv_allocation: str | None = None,
     prefix_hit: float = 0.0,
+    overlap: str = "auto",
     batch_must_fit: bool = True,
     slo_must_be_met: bool = True,
 ) -> tuple[ServingConfig, dict, BatchChoice | None]:
@@ -157,6 +160,8 @@ def simulate(
     SGLang); None: reserved for a chosen batch, paged for a given one
     (:func:`podsim.serving.slo.memory_context`). ``prefix_hit``: the fraction of each prompt
     found in the prefix cache (read, not recomputed; throughputs count every prompt token).
+    ``overlap``: two-batch overlap of the MoE all-to-all, ``auto`` (where faster, with EP),
+    ``tbo`` or ``none`` (:attr:`podsim.serving.slo.ServingConfig.overlap`).
     ``batch_must_fit``: a given batch that the memory model says does not fit is an error (a
     plan); False predicts it anyway, with the point's ``fits`` false (a measured run, which
     did fit: the memory model, not the run, is wrong).
@@ -183,6 +188,7 @@ def simulate(
         max_output_len=max_output_len,
         kv_allocation=kv_allocation,
         prefix_hit=prefix_hit,
+        overlap=overlap,
     )
     tpot = s.slo.tpot if s.slo else None
     ttft = s.slo.ttft if s.slo else None

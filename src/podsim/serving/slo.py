@@ -36,6 +36,7 @@ from podsim.serving.capacity import (
 from podsim.serving.step import (
     DEFAULT_ACCEPTANCE,
     DEFAULT_MOE_IMBALANCE,
+    OVERLAP_MODES,
     busiest_prompts,
     serving_step,
 )
@@ -172,6 +173,10 @@ class ServingConfig:
     # fraction of each prompt found in the prefix cache (shared system prompts, earlier turns):
     # its KV is read, not recomputed (vLLM automatic prefix caching, SGLang RadixAttention)
     prefix_hit: float = 0.0
+    # two-batch overlap of the MoE all-to-all (serving_step's ``overlap``): "auto" (where it is
+    # faster and experts are spread over EP ranks), "tbo" (always) or "none" (e.g. SGLang
+    # without --enable-two-batch-overlap)
+    overlap: str = "auto"
 
     def __post_init__(self) -> None:
         check_config(self)
@@ -280,6 +285,13 @@ def check_config(c: ServingConfig) -> None:
         )
     check_output_cv(c.output_cv)
     check_prefix_hit(c.prefix_hit)
+    if c.overlap not in OVERLAP_MODES:
+        raise SpecError(
+            "unknown overlap mode",
+            field="overlap",
+            value=c.overlap,
+            allowed=", ".join(OVERLAP_MODES),
+        )
     # resolved here (resolve_kv_allocation): None is not an allocation
     check_kv_allocation(c.kv_allocation or "none", c.max_output_len)
     check_max_output_len(c.max_output_len, c.output_len)
@@ -324,6 +336,8 @@ class ServingPoints:
     fits: np.ndarray
     breakdown: dict[str, np.ndarray]
     memory: dict[str, np.ndarray | float] = field(default_factory=dict)
+    # whether the iteration runs as two overlapped micro-batches (ServingConfig.overlap)
+    two_batch_overlap: np.ndarray | bool = False
 
     def take(self, i: int) -> dict:
         """One batch's metrics as plain floats."""
@@ -338,6 +352,7 @@ class ServingPoints:
             "decode_tokens_per_s_per_chip": pick(self.decode_tokens_per_s_per_chip),
             "tokens_per_s_per_chip": pick(self.tokens_per_s_per_chip),
             "fits": bool(np.broadcast_to(self.fits, self.batch.shape)[i]),
+            "two_batch_overlap": bool(np.broadcast_to(self.two_batch_overlap, self.batch.shape)[i]),
             "breakdown_s": {k: pick(v) for k, v in self.breakdown.items()},
             "memory_bytes": {k: pick(v) for k, v in self.memory.items()},
         }
@@ -359,6 +374,7 @@ def _step(c: ServingConfig, **kw):
         step_overhead=c.step_overhead,
         prompt_len=c.input_len,
         cached_prefix=c.input_len - c.computed_prompt_len,
+        overlap=c.overlap,
         **kw,
     )
 
@@ -514,6 +530,7 @@ def evaluate(c: ServingConfig, batch) -> ServingPoints:
         tokens_per_s_per_chip=tot,
         fits=mem.fits,
         breakdown=st.breakdown,
+        two_batch_overlap=st.extra["two_batch_overlap"],
         memory=mem.as_dict(),
     )
 

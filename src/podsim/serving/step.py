@@ -96,6 +96,8 @@ KERNELS_MOE_EXTRA = 8
 # Bytes per element of the dispatched activations: the GEMM precision, at least 8 bit
 # (DeepEP FP8 dispatch, CloudMatrix INT8 dispatch); combine is 16-bit.
 COMBINE_BYTES = 2.0
+# How a MoE iteration overlaps its expert all-to-all (see serving_step's ``overlap``)
+OVERLAP_MODES = ("auto", "none", "tbo")
 
 BREAKDOWN_KEYS = (
     "weights",
@@ -220,9 +222,9 @@ def serving_step(
     ``step_overhead``: per-iteration engine cost in seconds (default: the serving calibration
     of the chip's family).
     """
-    if overlap not in ("auto", "none", "tbo"):
+    if overlap not in OVERLAP_MODES:
         raise SpecError(
-            "unknown overlap mode", field="overlap", value=overlap, allowed="auto, none, tbo"
+            "unknown overlap mode", field="overlap", value=overlap, allowed=", ".join(OVERLAP_MODES)
         )
     chip = system.chip
     cal = compute_calibration(chip.family)

@@ -24,6 +24,8 @@ def point_dict(c: ServingConfig, point: dict, choice: BatchChoice | None) -> dic
         "tokens_per_s_per_chip": point["tokens_per_s_per_chip"],
         "memory_bytes": point["memory_bytes"],
         "fits": point["fits"],
+        "overlap": c.overlap,
+        "two_batch_overlap": point["two_batch_overlap"],
         "breakdown_s": point["breakdown_s"],
         "breakdown_fraction": {
             k: v / point["iteration_s"] for k, v in point["breakdown_s"].items()
