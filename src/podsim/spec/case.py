@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import ConfigDict, Field, model_validator
+from pydantic import ConfigDict, Field, PrivateAttr, model_validator
 
 from podsim.spec.base import Spec
 from podsim.spec.figure import quantity
@@ -57,6 +57,13 @@ class ValidationCase(Spec):
     measured: Measured
     reported: Reported | None = None
     notes: str | None = None
+    # fields the case gives that FORMAT.md does not define, which the reader set aside
+    # (podsim.validate.runner.parse_case); empty for a case read strictly
+    _ignored: tuple[str, ...] = PrivateAttr(default=())
+
+    @property
+    def ignored_fields(self) -> tuple[str, ...]:
+        return self._ignored
 
     @model_validator(mode="after")
     def _kind(self) -> ValidationCase:

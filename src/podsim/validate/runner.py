@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import fnmatch
 import importlib
 from dataclasses import asdict, dataclass
@@ -111,10 +112,33 @@ def load_files(paths: list[str | Path]) -> list[tuple[str, ValidationCase | Pods
                 continue
             first[cid] = str(path)
             try:
-                out.append((cid, ValidationCase.model_validate(raw)))
+                out.append((cid, parse_case(raw)))
             except ValidationError as exc:
                 out.append((cid, spec_error(exc, file=where, what="case")))
     return out
+
+
+def parse_case(raw: object) -> ValidationCase:
+    """One case of a validation file. Fields that FORMAT.md does not define (a newer or
+    annotated copy of the format) are set aside and named in the case's result note rather than
+    making a measured run unreadable; every other mistake (a missing field, a bad value, an
+    unknown chip) is a ValidationError as before."""
+    try:
+        return ValidationCase.model_validate(raw)
+    except ValidationError as exc:
+        errors = exc.errors()
+        if not isinstance(raw, dict) or any(e.get("type") != "extra_forbidden" for e in errors):
+            raise
+        paths = [tuple(e["loc"]) for e in errors]
+    trimmed = copy.deepcopy(raw)
+    for loc in paths:
+        node = trimmed
+        for key in loc[:-1]:
+            node = node[key]
+        node.pop(loc[-1], None)
+    case = ValidationCase.model_validate(trimmed)
+    case._ignored = tuple(".".join(str(k) for k in loc) for loc in paths)
+    return case
 
 
 def select_cases(
@@ -199,6 +223,9 @@ def run_case(case: ValidationCase) -> CaseResult:
             status="skipped",
             reason="the model gave no finite prediction for this case",
         )
+    if case.ignored_fields:
+        ignored = f"ignored fields FORMAT.md does not define: {', '.join(case.ignored_fields)}"
+        note = ignored if note is None else f"{note}; {ignored}"
     return CaseResult(**base, predicted=float(value), status="ok", note=note)
 
 
