@@ -165,11 +165,20 @@ def model(name: str | Path) -> ModelSpec:
     return _model(_text("model", name))
 
 
+def _entry(sub: str, name: str) -> Path:
+    """The catalog file of id ``name`` in ``sub``; ids are lowercase, so ``H100-SXM`` finds
+    ``h100-sxm`` (a case-only difference names one entry, never a guess between two)."""
+    path = DATA / sub / f"{name}.yaml"
+    if not path.exists() and name.lower() in _ids(sub):
+        path = DATA / sub / f"{name.lower()}.yaml"
+    return path
+
+
 @cache
 def _chip(name: str) -> ChipSpec:
     if name.endswith((".yaml", ".yml", ".json")):
         return load_chip_file(name)
-    path = DATA / "chips" / f"{name}.yaml"
+    path = _entry("chips", name)
     if not path.exists():
         raise _unknown("chip", name, chip_ids())
     return load_chip_file(path)
@@ -179,7 +188,7 @@ def _chip(name: str) -> ChipSpec:
 def _system(name: str) -> SystemSpec:
     if name.endswith((".yaml", ".yml", ".json")):
         return load_system_file(name)
-    path = DATA / "systems" / f"{name}.yaml"
+    path = _entry("systems", name)
     if not path.exists():
         raise _unknown("system", name, system_ids())
     return load_system_file(path)
@@ -189,7 +198,7 @@ def _system(name: str) -> SystemSpec:
 def _model(name: str) -> ModelSpec:
     if name.endswith((".yaml", ".yml", ".json")):
         return load_model_file(name)
-    path = DATA / "models" / f"{name}.yaml"
+    path = _entry("models", name)
     if not path.exists():
         raise _unknown("model", name, model_ids())
     return load_model_file(path)

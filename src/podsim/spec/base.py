@@ -9,6 +9,16 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, ValidationInfo, field_validator
 
 
+def _literal_choices(annotation: Any) -> tuple[str, ...]:
+    """The text values of a ``Literal[...]`` annotation (also inside ``X | None``)."""
+    origin = typing.get_origin(annotation)
+    if origin is typing.Literal:
+        return tuple(a for a in typing.get_args(annotation) if isinstance(a, str))
+    if origin in (typing.Union, types.UnionType):
+        return tuple(c for a in typing.get_args(annotation) for c in _literal_choices(a))
+    return ()
+
+
 def _admits_bool(annotation: Any) -> bool:
     if annotation is bool or annotation is Any:
         return True
@@ -20,8 +30,9 @@ def _admits_bool(annotation: Any) -> bool:
 
 class Spec(BaseModel):
     """Unknown fields are errors, values are frozen, NaN and infinity are not numbers a spec may
-    hold, and a boolean is never read as a number (YAML reads yes/no/on/off/true/false as
-    booleans, and pydantic would otherwise take ``layers: true`` as 1)."""
+    hold, a boolean is never read as a number (YAML reads yes/no/on/off/true/false as
+    booleans, and pydantic would otherwise take ``layers: true`` as 1), and a fixed choice may be
+    written in any case."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
@@ -35,4 +46,19 @@ class Spec(BaseModel):
                     f"expected a number or text, not the boolean {str(value).lower()}"
                     " (YAML reads true/false, yes/no and on/off as booleans)"
                 )
+        return value
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _choice_case(cls, value: Any, info: ValidationInfo) -> Any:
+        """A fixed choice written in another case (``FP8``, ``Full``, ``High``) is that choice:
+        the allowed values are lowercase words, so the case difference names exactly one."""
+        if not isinstance(value, str) or info.field_name is None:
+            return value
+        field = cls.model_fields.get(info.field_name)
+        choices = _literal_choices(field.annotation) if field is not None else ()
+        if choices and value not in choices:
+            same = [c for c in choices if c.lower() == value.lower()]
+            if len(same) == 1:
+                return same[0]
         return value
