@@ -19,6 +19,14 @@ def _literal_choices(annotation: Any) -> tuple[str, ...]:
     return ()
 
 
+def _admits_none(annotation: Any) -> bool:
+    if annotation is None or annotation is type(None) or annotation is Any:
+        return True
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
+        return any(_admits_none(a) for a in typing.get_args(annotation))
+    return False
+
+
 def _admits_bool(annotation: Any) -> bool:
     if annotation is bool or annotation is Any:
         return True
@@ -31,8 +39,8 @@ def _admits_bool(annotation: Any) -> bool:
 class Spec(BaseModel):
     """Unknown fields are errors, values are frozen, NaN and infinity are not numbers a spec may
     hold, a boolean is never read as a number (YAML reads yes/no/on/off/true/false as
-    booleans, and pydantic would otherwise take ``layers: true`` as 1), and a fixed choice may be
-    written in any case."""
+    booleans, and pydantic would otherwise take ``layers: true`` as 1), ``null`` for an optional
+    field is its default, and a fixed choice may be written in any case."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
@@ -47,6 +55,18 @@ class Spec(BaseModel):
                     " (YAML reads true/false, yes/no and on/off as booleans)"
                 )
         return value
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _null_is_absent(cls, value: Any, info: ValidationInfo) -> Any:
+        """``null`` for an optional field that cannot hold None (``mtp_layers: null``, a
+        config.json habit) means the field is absent: its default."""
+        if value is not None or info.field_name is None:
+            return value
+        field = cls.model_fields.get(info.field_name)
+        if field is None or field.is_required() or _admits_none(field.annotation):
+            return value
+        return field.get_default(call_default_factory=True)
 
     @field_validator("*", mode="before")
     @classmethod

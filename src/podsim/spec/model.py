@@ -45,7 +45,12 @@ class MoESpec(Spec):
 
 class MLASpec(Spec):
     model_config = ConfigDict(extra="forbid", frozen=True)
-    q_lora_rank: int = Field(ge=0, le=MAX_WIDTH, description="0 = no low-rank query projection")
+    q_lora_rank: int = Field(
+        0,
+        ge=0,
+        le=MAX_WIDTH,
+        description="0, null or absent: no low-rank query projection (DeepSeek-V2-Lite)",
+    )
     kv_lora_rank: Width
     qk_nope_head_dim: Width
     qk_rope_head_dim: int = Field(ge=0, le=MAX_WIDTH)
