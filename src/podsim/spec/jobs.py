@@ -22,6 +22,9 @@ MAX_TOP = 100_000  # plans a search lists
 MAX_DRAFT_TOKENS = 64  # speculative draft tokens per step
 MAX_MOE_IMBALANCE = 64.0  # expert load imbalance, max/mean tokens per expert
 Tokens = Annotated[int, Field(ge=1, le=MAX_TOKENS)]
+# a mean length over a workload's requests (FORMAT.md: "prompt tokens (mean)"), e.g. MLPerf
+# DeepSeek-R1's 803.79 input tokens: a whole number stays one
+MeanTokens = Annotated[int | float, Field(ge=1, le=MAX_TOKENS)]
 Sequences = Annotated[int, Field(ge=1, le=MAX_SEQUENCES)]
 Degree = Annotated[int, Field(ge=1, le=MAX_DEGREE)]
 DraftTokens = Annotated[int, Field(ge=0, le=MAX_DRAFT_TOKENS)]  # 0: no speculation
@@ -61,8 +64,8 @@ class ServingSpec(Spec):
     precision: ServePrecision = "bf16"
     kv_precision: ServePrecision | None = None
     phase: Literal["prefill", "decode", "end_to_end"] = "end_to_end"
-    input_len: Tokens
-    output_len: Tokens
+    input_len: MeanTokens
+    output_len: MeanTokens
     batch: Sequences | None = None
     tp: Degree = 1
     ep: Degree = 1
