@@ -43,6 +43,7 @@ from podsim.serving.step import (
 from podsim.spec.checks import (
     MAKE_MODEL,
     MAKE_SYSTEM,
+    check_choice,
     check_number,
     check_type,
     check_whole,
@@ -230,17 +231,8 @@ def check_config(c: ServingConfig) -> None:
 
     check_type(c.model, ModelSpec, "model", MAKE_MODEL)
     check_type(c.system, System, "system", MAKE_SYSTEM)
-    if c.phase not in PHASES:
-        raise SpecError(
-            "unknown serving phase", field="phase", value=c.phase, allowed=", ".join(PHASES)
-        )
-    if c.precision not in WEIGHT_PRECISIONS:
-        raise SpecError(
-            "unknown serving precision",
-            field="precision",
-            value=c.precision,
-            allowed=", ".join(WEIGHT_PRECISIONS),
-        )
+    check_choice(c.phase, PHASES, "phase", "unknown serving phase")
+    check_choice(c.precision, WEIGHT_PRECISIONS, "precision", "unknown serving precision")
     if c.kv_precision is not None and c.kv_precision not in KV_PRECISIONS:
         raise SpecError(
             "unknown KV-cache precision",
@@ -285,13 +277,7 @@ def check_config(c: ServingConfig) -> None:
         )
     check_output_cv(c.output_cv)
     check_prefix_hit(c.prefix_hit)
-    if c.overlap not in OVERLAP_MODES:
-        raise SpecError(
-            "unknown overlap mode",
-            field="overlap",
-            value=c.overlap,
-            allowed=", ".join(OVERLAP_MODES),
-        )
+    check_choice(c.overlap, OVERLAP_MODES, "overlap", "unknown overlap mode")
     # resolved here (resolve_kv_allocation): None is not an allocation
     check_kv_allocation(c.kv_allocation or "none", c.max_output_len)
     check_max_output_len(c.max_output_len, c.output_len)

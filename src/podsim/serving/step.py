@@ -56,11 +56,11 @@ import numpy as np
 from podsim.cost import collectives as coll
 from podsim.cost import moe as moe_dispatch
 from podsim.cost.compute import compute_calibration, memory_time, model_constant, row_fill
-from podsim.errors import SpecError
 from podsim.hardware.system import System
 from podsim.serving.calibration import serving_calibration
 from podsim.serving.capacity import _attention_precision, weight_bytes_per_element
 from podsim.serving.kv import kv_bytes_per_element, kv_elems_per_layer, kv_shard
+from podsim.spec.checks import check_choice
 from podsim.spec.model import ModelSpec
 from podsim.workload.layers import LayerOps, attention_core_flops, causal_context, layer_ops
 
@@ -222,10 +222,7 @@ def serving_step(
     ``step_overhead``: per-iteration engine cost in seconds (default: the serving calibration
     of the chip's family).
     """
-    if overlap not in OVERLAP_MODES:
-        raise SpecError(
-            "unknown overlap mode", field="overlap", value=overlap, allowed=", ".join(OVERLAP_MODES)
-        )
+    check_choice(overlap, OVERLAP_MODES, "overlap", "unknown overlap mode")
     chip = system.chip
     cal = compute_calibration(chip.family)
     scal = serving_calibration(chip.family)

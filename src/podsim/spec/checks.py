@@ -82,6 +82,13 @@ def check_whole(value, field: str, what: str, *, low: int, high: int) -> int:
     return int(value)
 
 
+def check_choice(value: object, choices: tuple[str, ...], field: str, what: str) -> None:
+    """A SpecError ``what`` naming ``field``, the value and the choices unless ``value`` is one
+    of ``choices``."""
+    if value not in choices:
+        raise SpecError(what, field=field, value=value, allowed=", ".join(choices))
+
+
 # how a Python caller makes each object the model functions take
 MAKE_MODEL = "podsim.catalog.model(id or path)"
 MAKE_SYSTEM = "podsim.hardware.resolve.resolve_system_arg('id:N', None)"
