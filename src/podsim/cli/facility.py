@@ -256,6 +256,15 @@ def facility(
         ]
     console.print(table("facility", ["", *labels], body))
     for r in rows:
+        use = r.get("domain_use")
+        if use:
+            console.print(
+                f"{r['label']}: {r['chips']:,} chips spread over {use['domains']:,} scale-up "
+                f"domains of {use['domain_size']:,}, {use['chips_per_domain']:,} used in each; "
+                f"the figures count the chips used, not the {use['idle_chips']:,} idle ones a "
+                "buyer of whole domains also pays for"
+            )
+    for r in rows:
         if "error" in r:
             console.print(f"[red]{r['label']}: {r['error']}[/]")
         elif r.get("missing"):

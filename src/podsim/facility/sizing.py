@@ -450,6 +450,7 @@ def facility_rows(
                 lifetime_s=lifetime_s,
             )
             row.update(fs.to_dict())
+            row["domain_use"] = sysm.domain_use()
             if target_tokens is not None and tps is not None:
                 row["sizing"] = size_for_target(
                     sysm,

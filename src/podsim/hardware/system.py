@@ -66,6 +66,29 @@ class System:
         so = [lv for lv in self.levels if not lv.scale_up]
         return so[-1].bandwidth if so else self.levels[-1].bandwidth
 
+    def domain_use(self) -> dict[str, int] | None:
+        """How the chips sit in scale-up domains when they spread over several and fill none
+        whole: the catalog's domain size, the domains spanned, the chips used in each and the
+        chips left idle in them (``gb200-nvl72-cluster:256``: 4 racks of 72 with 64 used each,
+        32 idle). None when each domain spanned is full, or for a slice of one domain (a TPU
+        slice, part of a SuperPoD), whose other chips serve other jobs. The plant and costs count
+        the chips used; a buyer of rack-scale systems buys the idle ones too."""
+        nominal = self.nominal_levels or self.levels
+        full = [lv.size for lv in nominal if lv.scale_up]
+        size = max(full) if full else nominal[0].size
+        used = self.scale_up_domain
+        if used >= size:
+            return None
+        domains = -(-self.chips // used)
+        if domains < 2:
+            return None
+        return {
+            "domain_size": size,
+            "domains": domains,
+            "chips_per_domain": used,
+            "idle_chips": domains * size - self.chips,
+        }
+
     def level_sizes(self) -> tuple[int, ...]:
         return tuple(min(lv.size, self.chips) for lv in self.levels)
 
