@@ -1,11 +1,11 @@
-"""Catalog ids and fixed choices are lowercase words, so the same word in another case
-(``H100-SXM``, ``FP8``, ``Full``, ``High``) names exactly one of them and is read as it; a word
-that is not one of them, in any case, is still an error naming the field."""
+"""Catalog ids are lowercase words, so the same word in another case (``H100-SXM``) names exactly
+one entry. A validation case, a record written down by someone else, also reads its fixed choices
+in any case (``FP8``, ``Full``, ``High``); a command line or Python call gets an error naming the
+field instead, since its caller goes on with the value it passed."""
 
 from __future__ import annotations
 
 import copy
-import json
 from pathlib import Path
 
 import pytest
@@ -49,10 +49,33 @@ def test_a_case_written_in_capitals_predicts_the_same(tmp_path: Path) -> None:
     assert c.status == "invalid" and "precision" in c.reason
 
 
-def test_train_reads_choices_in_any_case() -> None:
-    base = ["train", "--model", "llama3-8b", "--system", "dgx-h100-cluster", "--chips", "8"]
-    lower = runner.invoke(app, [*base, "--precision", "fp8", "--recompute", "full", "--json"])
-    upper = runner.invoke(app, [*base, "--precision", "FP8", "--recompute", "Full", "--json"])
-    assert lower.exit_code == upper.exit_code == 0, upper.output
-    a, b = json.loads(lower.output), json.loads(upper.output)
-    assert a["step_time_s"] == b["step_time_s"] and b["plan"]["precision"] == "fp8"
+def test_the_command_line_names_a_choice_in_another_case() -> None:
+    base = ["train", "--model", "LLAMA3-8B", "--system", "DGX-H100-cluster", "--chips", "8"]
+    ok = runner.invoke(app, [*base, "--precision", "fp8", "--recompute", "full", "--json"])
+    assert ok.exit_code == 0, ok.output  # ids in any case
+    for cmd in (
+        [*base, "--precision", "FP8"],
+        [
+            "plan",
+            "train",
+            "--model",
+            "llama3-8b",
+            "--system",
+            "dgx-h100-cluster:16",
+            "--precision",
+            "FP8",
+        ],
+        [
+            "plan",
+            "serve",
+            "--model",
+            "llama3-8b",
+            "--system",
+            "dgx-h100-cluster:8",
+            "--precision",
+            "FP8",
+        ],
+    ):
+        r = runner.invoke(app, cmd)
+        assert isinstance(r.exception, PodsimError), (cmd, r.exception)
+        assert r.exception.field == "precision"

@@ -1,6 +1,7 @@
-"""``null`` for an optional field (``mtp_layers: null``, ``q_lora_rank: null`` as DeepSeek-V2-Lite's
-config.json writes it, ``dp: null``) reads as the field being absent; ``null`` for a required
-field is still an error naming it."""
+"""In a validation case, ``null`` for an optional field (``mtp_layers: null``, ``q_lora_rank: null``
+as DeepSeek-V2-Lite's config.json writes it, ``dp: null``) reads as the field being absent;
+``null`` for a required field is still an error naming it, and outside a case (a Python call)
+``null`` stays an error."""
 
 from __future__ import annotations
 
@@ -9,9 +10,11 @@ from pathlib import Path
 
 import pytest
 import yaml
+from pydantic import ValidationError
 
+from podsim.spec.jobs import ServingSpec
 from podsim.spec.model import MLASpec
-from podsim.validate.runner import run_files
+from podsim.validate.runner import PUBLISHED, run_files
 
 CASES = Path(__file__).resolve().parents[1] / "src/podsim/catalog/data/validation/cases.yaml"
 
@@ -51,7 +54,13 @@ def test_null_for_an_optional_field_is_its_absence(tmp_path: Path, kind, block, 
 
 def test_null_query_rank_is_a_full_rank_query_projection() -> None:
     dims = dict(kv_lora_rank=512, qk_nope_head_dim=128, qk_rope_head_dim=64, v_head_dim=128)
-    assert MLASpec(q_lora_rank=None, **dims) == MLASpec(**dims) == MLASpec(q_lora_rank=0, **dims)
+    published = MLASpec.model_validate({"q_lora_rank": None, **dims}, context=PUBLISHED)
+    assert published == MLASpec(**dims) == MLASpec(q_lora_rank=0, **dims)
+
+
+def test_null_outside_a_case_is_still_an_error() -> None:
+    with pytest.raises(ValidationError):
+        ServingSpec(input_len=1, output_len=1, dp=None)
 
 
 def test_null_for_a_required_field_is_an_error(tmp_path: Path) -> None:

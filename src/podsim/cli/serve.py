@@ -156,8 +156,6 @@ def serve(
         )
     except ValidationError as exc:
         raise spec_error(exc, what="serving plan") from None
-    # the choices as the spec reads them (any case: FP8, Decode)
-    phase, precision, kv_precision = spec.phase, spec.precision, spec.kv_precision
     head = {
         "model": m.name,
         "system": sysm.id,

@@ -64,7 +64,6 @@ def train(
     )
     plan = from_spec(spec, n, uneven_pp=uneven_pp)
     raise_if_invalid(plan, m, n)
-    precision, recompute = spec.precision, spec.recompute  # as the spec reads them (any case)
     res = simulate_plans(m, sysm, plan, precision, ep_overlap=ep_overlap)
     out = result_dict(res)
     if not out["fits"]:

@@ -19,6 +19,14 @@ def _literal_choices(annotation: Any) -> tuple[str, ...]:
     return ()
 
 
+# validation-context key: read a spec as a published record (see Spec)
+READ_AS_PUBLISHED = "read_as_published"
+
+
+def _as_published(info: ValidationInfo) -> bool:
+    return bool(isinstance(info.context, dict) and info.context.get(READ_AS_PUBLISHED))
+
+
 def _admits_none(annotation: Any) -> bool:
     if annotation is None or annotation is type(None) or annotation is Any:
         return True
@@ -38,9 +46,14 @@ def _admits_bool(annotation: Any) -> bool:
 
 class Spec(BaseModel):
     """Unknown fields are errors, values are frozen, NaN and infinity are not numbers a spec may
-    hold, a boolean is never read as a number (YAML reads yes/no/on/off/true/false as
-    booleans, and pydantic would otherwise take ``layers: true`` as 1), ``null`` for an optional
-    field is its default, and a fixed choice may be written in any case."""
+    hold, and a boolean is never read as a number (YAML reads yes/no/on/off/true/false as
+    booleans, and pydantic would otherwise take ``layers: true`` as 1).
+
+    Read with the validation context ``{READ_AS_PUBLISHED: True}`` (a validation case: a run
+    written down by someone else, :func:`podsim.validate.runner.parse_case`), ``null`` for an
+    optional field is its default and a fixed choice may be written in any case. Elsewhere
+    (CLI options, Python calls) those stay errors: there the caller goes on with the values it
+    passed, so the spec must not read them differently."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
@@ -61,7 +74,7 @@ class Spec(BaseModel):
     def _null_is_absent(cls, value: Any, info: ValidationInfo) -> Any:
         """``null`` for an optional field that cannot hold None (``mtp_layers: null``, a
         config.json habit) means the field is absent: its default."""
-        if value is not None or info.field_name is None:
+        if value is not None or info.field_name is None or not _as_published(info):
             return value
         field = cls.model_fields.get(info.field_name)
         if field is None or field.is_required() or _admits_none(field.annotation):
@@ -73,7 +86,7 @@ class Spec(BaseModel):
     def _choice_case(cls, value: Any, info: ValidationInfo) -> Any:
         """A fixed choice written in another case (``FP8``, ``Full``, ``High``) is that choice:
         the allowed values are lowercase words, so the case difference names exactly one."""
-        if not isinstance(value, str) or info.field_name is None:
+        if not isinstance(value, str) or info.field_name is None or not _as_published(info):
             return value
         field = cls.model_fields.get(info.field_name)
         choices = _literal_choices(field.annotation) if field is not None else ()

@@ -13,6 +13,7 @@ from pydantic import ValidationError
 
 from podsim.errors import PodsimError, SpecError
 from podsim.io import read_mapping_file
+from podsim.spec.base import READ_AS_PUBLISHED
 from podsim.spec.case import ValidationCase
 from podsim.spec.errors import spec_error
 
@@ -118,13 +119,17 @@ def load_files(paths: list[str | Path]) -> list[tuple[str, ValidationCase | Pods
     return out
 
 
+# a case is a published record: ids and choices in any case, null optional fields absent
+PUBLISHED = {READ_AS_PUBLISHED: True}
+
+
 def parse_case(raw: object) -> ValidationCase:
     """One case of a validation file. Fields that FORMAT.md does not define (a newer or
     annotated copy of the format) are set aside and named in the case's result note rather than
     making a measured run unreadable; every other mistake (a missing field, a bad value, an
     unknown chip) is a ValidationError as before."""
     try:
-        return ValidationCase.model_validate(raw)
+        return ValidationCase.model_validate(raw, context=PUBLISHED)
     except ValidationError as exc:
         errors = exc.errors()
         if not isinstance(raw, dict) or any(e.get("type") != "extra_forbidden" for e in errors):
@@ -136,7 +141,7 @@ def parse_case(raw: object) -> ValidationCase:
         for key in loc[:-1]:
             node = node[key]
         node.pop(loc[-1], None)
-    case = ValidationCase.model_validate(trimmed)
+    case = ValidationCase.model_validate(trimmed, context=PUBLISHED)
     case._ignored = tuple(".".join(str(k) for k in loc) for loc in paths)
     return case
 
