@@ -10,6 +10,7 @@ from rich.progress import Progress
 from podsim.cli.output import breakdown_table, console, emit_json, memory_table, ms_text, table
 from podsim.errors import SpecError
 from podsim.units import format_quantity
+from podsim.validate.consistency import contradicting_groups
 from podsim.validate.runner import (
     BUILTIN_CASES,
     CaseResult,
@@ -93,6 +94,7 @@ def validate(
     summary = summarise(results)
     per_chip = summarise_by_chip(results) if by_chip else None
     cases = {cid: c for cid, c in loaded if not isinstance(c, Exception)}
+    twins = contradicting_groups(list(cases.values()))
     explained = (
         {r.id: explain_case(cases[r.id]) for r in results if r.status == "ok"} if explain else {}
     )
@@ -107,6 +109,10 @@ def validate(
                 ],
                 "summary": summary,
                 **({"summary_by_chip": per_chip} if per_chip is not None else {}),
+                "identical_inputs": [
+                    {"ids": list(g.ids), "measured": list(g.values), "floor": g.floor}
+                    for g in twins
+                ],
             }
         )
         return
@@ -154,6 +160,11 @@ def validate(
                     for k, s in per_chip.items()
                 ],
             )
+        )
+    for g in twins:
+        console.print(
+            f"identical inputs, measured {' / '.join(_num(v) for v in g.values)}: "
+            f"{', '.join(g.ids)}; no one prediction is within {100 * g.floor:.1f}% of all"
         )
     from podsim.report.validation import summary_lines
 

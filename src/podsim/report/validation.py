@@ -71,16 +71,14 @@ def _plot(results, ctx: ReportContext):
     )
 
 
-def _identical_input_groups():
-    """Groups of built-in cases with identical inputs (podsim.validate.consistency)."""
-    import yaml
+def _contradicting_groups():
+    """Built-in cases with identical inputs measured apart (podsim.validate.consistency)."""
+    from podsim.validate.consistency import contradicting_groups
+    from podsim.validate.runner import BUILTIN_CASES, load_cases
 
-    from podsim.validate.consistency import identical_input_groups
-    from podsim.validate.runner import BUILTIN_CASES
-
-    with open(BUILTIN_CASES) as fh:
-        cases = [c for c in yaml.safe_load(fh) or [] if isinstance(c, dict)]
-    return identical_input_groups(cases)
+    return contradicting_groups(
+        [c for _, c in load_cases(BUILTIN_CASES) if not isinstance(c, Exception)]
+    )
 
 
 SUMMARY_HEADER = [
@@ -209,7 +207,7 @@ def build(ctx: ReportContext) -> Section:
             ),
             _plot(results, ctx),
         )
-    groups = [g for g in _identical_input_groups() if g.floor > 0.05]
+    groups = _contradicting_groups()
     if groups:
         sec.add(
             Text(
@@ -226,7 +224,7 @@ def build(ctx: ReportContext) -> Section:
                         " / ".join(fmt.num(v) for v in g.values),
                         fmt.pct(g.floor),
                     ]
-                    for g in sorted(groups, key=lambda g: -g.floor)
+                    for g in groups
                 ],
                 caption="Consistency of the public cases",
             ),

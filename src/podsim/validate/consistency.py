@@ -105,3 +105,16 @@ def chip_only_pairs(cases: list[dict[str, Any]]) -> list[tuple[dict, dict]]:
             if _norm(ca) != _norm(cb):
                 pairs.append((a, b))
     return pairs
+
+
+# a group whose floor is below this is measurement noise, not a contradiction worth naming
+NAMED_FLOOR = 0.05
+
+
+def contradicting_groups(cases: list) -> list[Group]:
+    """Groups of parsed cases (:class:`podsim.spec.case.ValidationCase`) with identical inputs
+    whose measurements disagree by more than ``NAMED_FLOOR``, largest floor first: the max
+    |error| of any model of the case fields is at least each group's floor."""
+    dumped = [c.model_dump(mode="json") for c in cases]
+    groups = [g for g in identical_input_groups(dumped) if g.floor > NAMED_FLOOR]
+    return sorted(groups, key=lambda g: -g.floor)
