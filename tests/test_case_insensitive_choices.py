@@ -46,6 +46,7 @@ def test_a_case_written_in_capitals_predicts_the_same(tmp_path: Path) -> None:
     p.write_text(yaml.safe_dump([plain, loud, bad], sort_keys=False))
     a, b, c = run_files([p])
     assert a.status == b.status == "ok" and b.predicted == a.predicted
+    assert b.chip == a.chip == "h100-sxm"  # per-chip summaries count the chip once
     assert c.status == "invalid" and "precision" in c.reason
 
 

@@ -197,6 +197,18 @@ def explain_case(case: ValidationCase) -> dict:
         return {"error": str(exc)}
 
 
+def _chip_id(name: str) -> str:
+    """The catalog's spelling of a case's chip (``H100-SXM`` -> ``h100-sxm``), so per-chip
+    summaries group one chip once; an unknown chip keeps the case's (its prediction is skipped
+    with the reason)."""
+    from podsim import catalog
+
+    try:
+        return catalog.chip(name).id
+    except PodsimError:
+        return name
+
+
 def run_case(case: ValidationCase) -> CaseResult:
     base = dict(
         id=case.id,
@@ -204,7 +216,7 @@ def run_case(case: ValidationCase) -> CaseResult:
         metric=case.measured.metric,
         measured=case.measured.value,
         trust=case.trust,
-        chip=case.system.chip,
+        chip=_chip_id(case.system.chip),
     )
     pred = _predictor(case.kind)
     if pred is None:
