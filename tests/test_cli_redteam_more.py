@@ -14,17 +14,11 @@ from typer.testing import CliRunner
 from podsim.cli.main import app
 from podsim.errors import PodsimError, SpecError
 from podsim.sweep import load_sweep, parse_sweep
+from sweep_specs import SERVE_SWEEP
 
 runner = CliRunner()
 
-SERVE = {
-    "kind": "serving",
-    "models": ["llama3-8b"],
-    "systems": ["dgx-h100-cluster:8"],
-    "precision": "fp8",
-    "input_len": 1024,
-    "output_len": 256,
-}
+SERVE = SERVE_SWEEP
 
 
 def _error(args: list[str]) -> PodsimError:

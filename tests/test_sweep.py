@@ -17,6 +17,7 @@ from podsim.planner.search import search_training
 from podsim.sweep import load_results, load_sweep, parse_sweep, query, run_sweep
 from podsim.sweep.points import expand
 from podsim.sweep.spec import builtin_sweeps
+from sweep_specs import SERVE_SWEEP
 
 runner = CliRunner()
 
@@ -30,14 +31,7 @@ TRAIN = {
     "top": 2,
 }
 
-SERVE = {
-    "kind": "serving",
-    "models": ["llama3-8b"],
-    "systems": ["dgx-h100-cluster:8"],
-    "precision": "fp8",
-    "input_len": 1024,
-    "output_len": 256,
-}
+SERVE = SERVE_SWEEP
 
 
 def test_every_combination_is_one_point_with_a_distinct_key():
