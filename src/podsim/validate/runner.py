@@ -135,12 +135,14 @@ def parse_case(raw: object) -> ValidationCase:
         if not isinstance(raw, dict) or any(e.get("type") != "extra_forbidden" for e in errors):
             raise
         paths = [tuple(e["loc"]) for e in errors]
-    trimmed = copy.deepcopy(raw)
-    for loc in paths:
-        node = trimmed
-        for key in loc[:-1]:
-            node = node[key]
-        node.pop(loc[-1], None)
+        trimmed = copy.deepcopy(raw)
+        for loc in paths:
+            node = trimmed
+            for key in loc[:-1]:
+                node = node.get(key) if isinstance(node, dict) else None
+            if not isinstance(node, dict):
+                raise  # not a mapping field: report the case as it is
+            node.pop(loc[-1], None)
     case = ValidationCase.model_validate(trimmed, context=PUBLISHED)
     case._ignored = tuple(".".join(str(k) for k in loc) for loc in paths)
     return case
