@@ -1,7 +1,7 @@
 """In a validation case, ``null`` for an optional field (``mtp_layers: null``, ``q_lora_rank: null``
 as DeepSeek-V2-Lite's config.json writes it, ``dp: null``) reads as the field being absent;
 ``null`` for a required field is still an error naming it, and outside a case (a Python call)
-``null`` stays an error."""
+``null`` stays an error. MLA's ``q_lora_rank: null`` is a full-rank query projection anywhere."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from pydantic import ValidationError
 
 from podsim.spec.jobs import ServingSpec
 from podsim.spec.model import MLASpec
-from podsim.validate.runner import PUBLISHED, run_files
+from podsim.validate.runner import run_files
 
 CASES = Path(__file__).resolve().parents[1] / "src/podsim/catalog/data/validation/cases.yaml"
 
@@ -54,8 +54,10 @@ def test_null_for_an_optional_field_is_its_absence(tmp_path: Path, kind, block, 
 
 def test_null_query_rank_is_a_full_rank_query_projection() -> None:
     dims = dict(kv_lora_rank=512, qk_nope_head_dim=128, qk_rope_head_dim=64, v_head_dim=128)
-    published = MLASpec.model_validate({"q_lora_rank": None, **dims}, context=PUBLISHED)
-    assert published == MLASpec(**dims) == MLASpec(q_lora_rank=0, **dims)
+    assert MLASpec(q_lora_rank=None, **dims) == MLASpec(q_lora_rank=0, **dims)
+    assert MLASpec(q_lora_rank=None, **dims).q_lora_rank == 0
+    with pytest.raises(ValidationError):
+        MLASpec(**dims)  # absent is not null: FORMAT.md lists the field
 
 
 def test_null_outside_a_case_is_still_an_error() -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import ConfigDict, Field, model_validator
+from pydantic import ConfigDict, Field, field_validator, model_validator
 
 from podsim.spec.base import Spec
 from podsim.spec.errors import FieldError
@@ -45,16 +45,21 @@ class MoESpec(Spec):
 
 class MLASpec(Spec):
     model_config = ConfigDict(extra="forbid", frozen=True)
-    q_lora_rank: int = Field(
-        0,
+    q_lora_rank: int | None = Field(
         ge=0,
         le=MAX_WIDTH,
-        description="0, null or absent: no low-rank query projection (DeepSeek-V2-Lite)",
+        description="0 or null: no low-rank query projection (DeepSeek-V2-Lite's config.json "
+        "writes null)",
     )
     kv_lora_rank: Width
     qk_nope_head_dim: Width
     qk_rope_head_dim: int = Field(ge=0, le=MAX_WIDTH)
     v_head_dim: Width
+
+    @field_validator("q_lora_rank", mode="after")
+    @classmethod
+    def _full_rank_query(cls, v: int | None) -> int:
+        return 0 if v is None else v
 
 
 class ModelSpec(Spec):
