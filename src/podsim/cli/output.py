@@ -85,3 +85,9 @@ def ms_text(seconds: float | None) -> str:
     if math.isinf(seconds):
         return "unbounded"
     return f"{seconds * 1e3:,.2f} ms"
+
+
+def caveat(text: str | None) -> None:
+    """Print a caveat under a prediction (highlighted), if there is one."""
+    if text:
+        console.print(f"[yellow]{text}[/]")

@@ -6,7 +6,7 @@ import typer
 
 from podsim import catalog
 from podsim.cli.latency_options import TPOT_HELP, TTFT_HELP, latency_target
-from podsim.cli.output import breakdown_table, cached_note, console, emit_json, table
+from podsim.cli.output import breakdown_table, cached_note, caveat, console, emit_json, table
 from podsim.cli.validated import precision_note, validation_line, validation_record
 from podsim.errors import SpecError
 from podsim.hardware.resolve import resolve_system_arg
@@ -175,8 +175,7 @@ def plan_train(
         rows.append(row)
     console.print(table(f"top {len(rows)} plans", cols, rows))
     console.print(validation_line("training", sysm.chip.family, sysm.chip.id))
-    if out["precision_note"]:
-        console.print(f"[yellow]{out['precision_note']}[/]")
+    caveat(out["precision_note"])
     best = res.best[0]["metrics"]
     console.print(
         breakdown_table(
@@ -372,8 +371,7 @@ def plan_serve(
         )
     )
     console.print(validation_line("serving", sysm.chip.family, sysm.chip.id))
-    if out["precision_note"]:
-        console.print(f"[yellow]{out['precision_note']}[/]")
+    caveat(out["precision_note"])
     pools = res.best[0].get("pools")
     if pools:
         console.print(

@@ -10,6 +10,7 @@ from podsim.cli.latency_options import TPOT_HELP, TTFT_HELP, latency_target
 from podsim.cli.output import (
     breakdown_table,
     cached_note,
+    caveat,
     console,
     emit_json,
     memory_table,
@@ -164,26 +165,20 @@ def serve(
         "validation": validation_record("serving", sysm.chip.family, sysm.chip.id),
         "precision_note": precision_note(sysm.chip, spec.precision),
     }
+    # the engine options every configuration takes, and those of decoding sequences' KV cache
+    engine = dict(moe_imbalance=moe_imbalance, prefix_hit=prefix_hit, overlap=overlap)
+    decoding = dict(output_cv=output_cv, max_output_len=max_output_len, kv_allocation=kv_allocation)
     if disaggregate:
         check_plan(m, n, spec)
         pre = config_for(
-            m,
-            sysm,
-            spec.model_copy(update={"phase": "prefill", "batch": None}),
-            moe_imbalance=moe_imbalance,
-            prefix_hit=prefix_hit,
-            overlap=overlap,
+            m, sysm, spec.model_copy(update={"phase": "prefill", "batch": None}), **engine
         )
         dec = config_for(
             m,
             sysm,
             spec.model_copy(update={"phase": "decode", "batch": None}),
-            moe_imbalance=moe_imbalance,
-            output_cv=output_cv,
-            max_output_len=max_output_len,
-            kv_allocation=kv_allocation,
-            prefix_hit=prefix_hit,
-            overlap=overlap,
+            **engine,
+            **decoding,
         )
         res = run_disagg(pre, dec, tpot=t_tpot, ttft=t_ttft, network=kv_network, chips=n)
         out = {**head, "disaggregated": res.as_dict()}
@@ -235,20 +230,10 @@ def serve(
         ]
         console.print(table(None, ["", "value"], rows))
         console.print(validation_line("serving", sysm.chip.family, sysm.chip.id))
-        _print_precision_note(head)
+        caveat(head["precision_note"])
         return
     try:
-        c, point, choice = simulate(
-            m,
-            sysm,
-            spec,
-            moe_imbalance=moe_imbalance,
-            output_cv=output_cv,
-            max_output_len=max_output_len,
-            kv_allocation=kv_allocation,
-            prefix_hit=prefix_hit,
-            overlap=overlap,
-        )
+        c, point, choice = simulate(m, sysm, spec, **engine, **decoding)
     except PlanError as exc:
         note = too_slow_note("serving", sysm.chip.family, sysm.chip.id)
         if exc.field != "slo" or note is None:
@@ -307,7 +292,7 @@ def serve(
         rows.append([label, f"{v:,.1f}" if v is not None else "unknown"])
     console.print(table(None, ["", "value"], rows))
     console.print(validation_line("serving", sysm.chip.family, sysm.chip.id))
-    _print_precision_note(head)
+    caveat(head["precision_note"])
     console.print(
         breakdown_table("time per iteration", out["breakdown_s"], out["iteration_s"], ms=True)
     )
@@ -316,8 +301,3 @@ def serve(
 
 def register(app: typer.Typer) -> None:
     app.command("serve")(serve)
-
-
-def _print_precision_note(head: dict) -> None:
-    if head["precision_note"]:
-        console.print(f"[yellow]{head['precision_note']}[/]")

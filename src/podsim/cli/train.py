@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from podsim import catalog
-from podsim.cli.output import breakdown_table, console, emit_json, memory_table
+from podsim.cli.output import breakdown_table, caveat, console, emit_json, memory_table
 from podsim.cli.train_options import training_spec
 from podsim.cli.validated import precision_note, validation_line, validation_record
 from podsim.errors import PlanError
@@ -98,8 +98,7 @@ def train(
         f"HFU {100 * out['hfu']:.1f}%"
     )
     console.print(validation_line("training", sysm.chip.family, sysm.chip.id))
-    if out["precision_note"]:
-        console.print(f"[yellow]{out['precision_note']}[/]")
+    caveat(out["precision_note"])
     console.print(
         breakdown_table("time per step", out["breakdown_s"], out["step_time_s"], ms=False)
     )

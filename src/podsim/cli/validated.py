@@ -72,10 +72,10 @@ def too_slow_note(kind: str, family: str, chip: str) -> str | None:
 def precision_note(chip: ChipSpec, precision: str) -> str | None:
     """When ``chip`` has no matrix rate of its own at ``precision`` (fp8 on an A100 or a TPU v5p,
     fp4 on a Hopper), what the prediction assumes instead: the GEMMs at the nearest wider rate
-    (:meth:`ChipSpec.rate_precision`), the sizes in memory still those of ``precision``. None where
-    the chip has the rate (bf16 and fp16 count as one)."""
-    used = chip.rate_precision(precision)
-    if used == precision or {used, precision} <= {"bf16", "fp16"}:
+    (:meth:`ChipSpec.fallback_rate`), the sizes in memory still those of ``precision``. None where
+    the chip has the rate."""
+    used = chip.fallback_rate(precision)
+    if used is None:
         return None
     peak = format_quantity(chip.peak_flops(precision), "flops")
     return (

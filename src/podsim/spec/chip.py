@@ -97,6 +97,15 @@ class ChipSpec(Spec):
                 return p
         raise AssertionError("unreachable: bf16 or fp16 always present")
 
+    def fallback_rate(self, precision: str) -> str | None:
+        """The format whose rate ``precision`` runs at when the chip has no matrix rate of its
+        own for it (fp8 on an A100: bf16); None where it has one (bf16 and fp16 count as one
+        16-bit rate)."""
+        used = self.rate_precision(precision)
+        if used == precision or {used, precision} <= {"bf16", "fp16"}:
+            return None
+        return used
+
     def peak_flops(self, precision: str) -> float:
         """Dense peak at ``precision``; formats the chip lacks run at the nearest wider one it
         has (:meth:`rate_precision`)."""
